@@ -1,0 +1,212 @@
+#include "sim/simulation.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <set>
+
+#include "common/input_error.hpp"
+#include "sim/engine.hpp"
+
+// SystemC's library defines main() and calls sc_main(); lpusim has its own main, so this
+// symbol only satisfies the linker.
+int sc_main(int, char**) { return 0; }
+
+namespace lpu::sim {
+
+namespace {
+
+using isa::Opcode;
+
+// One ICU queue: a thread issuing its instructions in order.
+class QueueThread : public sc_core::sc_module {
+public:
+    SC_HAS_PROCESS(QueueThread);
+    QueueThread(sc_core::sc_module_name name, Engine& e, ChipState& chip, const isa::Queue& q,
+                std::vector<int> categories, std::vector<int> layers)
+        : sc_core::sc_module(name), e_(e), chip_(chip), q_(q), categories_(std::move(categories)),
+          layers_(std::move(layers)) {
+        SC_THREAD(run);
+    }
+
+    bool finished = false;
+    uint32_t pc = 0;
+
+private:
+    void run() {
+        std::map<uint32_t, uint64_t> repeats_left;  // per Repeat instruction index
+        std::map<uint64_t, size_t> syncs_done;      // per sync id: how many this queue passed
+        const auto& prog = q_.instructions;
+        while (pc < prog.size()) {
+            const isa::Instruction& ins = prog[pc];
+            if (ins.opcode == Opcode::Repeat) {
+                auto [it, fresh] = repeats_left.try_emplace(pc, static_cast<uint64_t>(ins.operands[0]));
+                if (it->second > 0) {
+                    --it->second;
+                    pc = static_cast<uint32_t>(ins.operands[1]);
+                } else {
+                    repeats_left.erase(it);
+                    ++pc;
+                }
+                Engine::wait_until(Engine::now() + 1);  // one issue slot
+                continue;
+            }
+            if (ins.opcode == Opcode::Sync) {
+                sync(ins, syncs_done[static_cast<uint64_t>(ins.operands[0])]++);
+                ++pc;
+                continue;
+            }
+            const uint64_t next = execute(e_, chip_, q_, ins, categories_[pc], layers_[pc]);
+            Engine::wait_until(next);
+            ++pc;
+        }
+        finished = true;
+    }
+
+    // The k-th Sync on an id waits for the k-th Notify on it, then pays sync_cycles.
+    void sync(const isa::Instruction& ins, size_t k) {
+        SyncPoint& sp = chip_.sync[static_cast<uint64_t>(ins.operands[0])];
+        const uint64_t arrived = Engine::now();
+        while (sp.notify_cycles.size() <= k) sc_core::wait(sp.notified);
+        const uint64_t release = std::max(arrived, sp.notify_cycles[k]) + static_cast<uint64_t>(e_.cfg.icu.sync_cycles);
+        e_.counters[chip_.id].sync_wait_cycles->add(static_cast<double>(release - arrived));
+        ExecRecord r;
+        r.chip = static_cast<uint32_t>(chip_.id);
+        r.unit = isa::Unit::Icu;
+        r.instance = static_cast<uint16_t>(q_.index);
+        r.category = static_cast<uint16_t>(categories_[pc]);
+        r.layer = static_cast<int16_t>(layers_[pc]);
+        r.opcode = Opcode::Sync;
+        r.start = arrived;
+        r.busy = release - arrived;
+        e_.record(r, q_, ins, 0);
+        Engine::wait_until(release);
+    }
+
+    Engine& e_;
+    ChipState& chip_;
+    const isa::Queue& q_;
+    std::vector<int> categories_;
+    std::vector<int> layers_;
+};
+
+void validate_placement(const hw::HwConfig& cfg, const isa::Program& program, const std::string& file) {
+    const Layout layout(cfg);
+    std::set<std::tuple<uint32_t, isa::Unit, uint32_t>> seen;
+    std::map<uint32_t, int> queues_per_chip;
+    for (const auto& q : program.queues) {
+        const int line = q.instructions.empty() ? 0 : static_cast<int>(q.instructions.front().line);
+        if (q.chip >= static_cast<uint32_t>(cfg.system.chips))
+            throw InputError({file, line, 0}, ".chip", std::to_string(q.chip),
+                             fmt::format("a chip index below system.chips = {}", cfg.system.chips));
+        const int count = layout.count(q.unit);
+        if (q.index >= static_cast<uint32_t>(count))
+            throw InputError({file, line, 0}, ".queue", fmt::format("{} {}", isa::unit_name(q.unit), q.index),
+                             fmt::format("an index below {} ({} instances in this config)", count, isa::unit_name(q.unit)));
+        if (!seen.insert({q.chip, q.unit, q.index}).second)
+            throw InputError({file, line, 0}, ".queue", fmt::format("{} {}", isa::unit_name(q.unit), q.index),
+                             "each queue once per chip");
+        if (++queues_per_chip[q.chip] > cfg.icu.queues)
+            throw InputError({file, line, 0}, ".queue", fmt::format("queue {} on chip {}", queues_per_chip[q.chip], q.chip),
+                             fmt::format("at most icu.queues = {} queues per chip", cfg.icu.queues));
+    }
+}
+
+}  // namespace
+
+std::string default_category(isa::Opcode op) {
+    switch (op) {
+        case Opcode::Lw: case Opcode::Iw: return "weight_install";
+        case Opcode::Abc: case Opcode::Acc: return "matmul";
+        case Opcode::Unpack: return "unpack";
+        case Opcode::Dequant: return "dequant";
+        case Opcode::Send: case Opcode::Recv: case Opcode::Deskew: return "c2c";
+        case Opcode::DmaLoad: case Opcode::DmaStore: return "memory_interface";
+        case Opcode::Sync: case Opcode::Notify: case Opcode::Nop: case Opcode::Repeat: case Opcode::Ifetch: return "sync";
+        case Opcode::Read: case Opcode::Write: case Opcode::Gather: case Opcode::Scatter: return "memory";
+        case Opcode::Shift: case Opcode::Rotate: case Opcode::Permute: case Opcode::Distribute: case Opcode::Transpose:
+            return "shuffle";
+        default: return "vector";
+    }
+}
+
+std::vector<uint8_t> SimResult::read_sram(int chip, int slice, uint64_t addr, uint64_t n, int vector_bytes) const {
+    std::vector<uint8_t> out(n * static_cast<uint64_t>(vector_bytes), 0);
+    auto it = sram.find(chip);
+    if (it == sram.end() || static_cast<size_t>(slice) >= it->second.size()) return out;
+    const auto& s = it->second[static_cast<size_t>(slice)];
+    if (s.empty()) return out;
+    std::copy_n(s.begin() + static_cast<long>(addr * static_cast<uint64_t>(vector_bytes)), out.size(), out.begin());
+    return out;
+}
+
+SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const SimOptions& options) {
+    validate_placement(cfg, program, options.program_file);
+    const auto wall_start = std::chrono::steady_clock::now();
+    ::setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
+    // A fresh kernel per run: SystemC cannot elaborate after a simulation has started.
+    sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
+    sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+
+    SimResult result;
+    result.stats = std::make_shared<StatsRegistry>();
+    std::unique_ptr<TraceSink> trace = options.trace_path.empty()
+                                           ? make_null_trace()
+                                           : make_perfetto_trace(options.trace_path, cfg.clock_hz(), options.trace_limits);
+    EngineOptions eo;
+    eo.functional = options.functional;
+    eo.trace = trace.get();
+    eo.mirror_unsimulated_peers = options.mirror_unsimulated_peers;
+    auto engine = std::make_unique<Engine>(cfg, program, eo, *result.stats);
+    engine->program_file = options.program_file;
+
+    std::vector<std::unique_ptr<QueueThread>> threads;
+    for (size_t qi = 0; qi < program.queues.size(); ++qi) {
+        const auto& q = program.queues[qi];
+        std::vector<int> cats(q.instructions.size()), layers(q.instructions.size(), -1);
+        const auto tags = options.tags.find(qi);
+        for (uint32_t i = 0; i < q.instructions.size(); ++i) {
+            const SimOptions::Tag* tag = nullptr;
+            if (tags != options.tags.end()) {
+                auto t = tags->second.find(i);
+                if (t != tags->second.end()) tag = &t->second;
+            }
+            cats[i] = engine->category_id(tag && !tag->category.empty() ? tag->category
+                                                                        : default_category(q.instructions[i].opcode));
+            layers[i] = tag ? tag->layer : -1;
+        }
+        result.instructions += q.instructions.size();
+        const std::string name = fmt::format("chip{}_{}{}", q.chip, isa::unit_name(q.unit), q.index);
+        threads.push_back(std::make_unique<QueueThread>(sc_core::sc_module_name(name.c_str()), *engine,
+                                                        engine->chips.at(static_cast<int>(q.chip)), q, std::move(cats),
+                                                        std::move(layers)));
+    }
+    sc_core::sc_start();
+
+    for (size_t qi = 0; qi < threads.size(); ++qi) {
+        if (threads[qi]->finished) continue;
+        const auto& q = program.queues[qi];
+        const auto& ins = q.instructions[threads[qi]->pc];
+        throw InputError({options.program_file, static_cast<int>(ins.line), 0},
+                         fmt::format("chip {} {} {}: {}", q.chip, isa::unit_name(q.unit), q.index, isa::spec(ins.opcode).mnemonic),
+                         "waits forever",
+                         "a program without deadlock: every stream read, receive and sync needs a matching "
+                         "write, send or notify");
+    }
+    for (auto& [id, chip] : engine->chips) {
+        result.chip_cycles[id] = chip.last_activity;
+        result.cycles = std::max(result.cycles, chip.last_activity);
+        if (options.functional) result.sram[id] = std::move(chip.sram);
+    }
+    result.seconds = static_cast<double>(result.cycles) / cfg.clock_hz();
+    result.categories = engine->categories;
+    result.records = std::make_shared<std::vector<ExecRecord>>(std::move(engine->records));
+    trace.reset();  // writes the trace file
+    threads.clear();
+    engine.reset();
+    result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    return result;
+}
+
+}  // namespace lpu::sim

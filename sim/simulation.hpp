@@ -1,0 +1,58 @@
+// The public face of the simulator: one call runs a program on a hardware config and
+// returns cycles, statistics and per-instruction records. It hides SystemC: each call gets
+// a fresh SystemC kernel (SystemC 2.3 allows one elaboration per kernel).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hw/config.hpp"
+#include "isa/program.hpp"
+#include "sim/stats.hpp"
+#include "sim/trace.hpp"
+
+namespace lpu::sim {
+
+struct ExecRecord;
+
+struct SimOptions {
+    bool functional = false;
+    std::string program_file = "program";
+    std::string trace_path;  // empty: no trace
+    TraceLimits trace_limits;
+    bool mirror_unsimulated_peers = false;
+    // Breakdown categories and layers per instruction: queue index in Program order ->
+    // (instruction index -> tag). Instructions without a tag get a category from their opcode.
+    struct Tag {
+        std::string category;
+        int layer = -1;
+    };
+    std::map<size_t, std::map<uint32_t, Tag>> tags;
+};
+
+struct SimResult {
+    uint64_t cycles = 0;
+    double seconds = 0;
+    std::map<int, uint64_t> chip_cycles;
+    std::shared_ptr<StatsRegistry> stats;
+    std::vector<std::string> categories;
+    std::shared_ptr<std::vector<ExecRecord>> records;
+    uint64_t instructions = 0;
+    double wall_seconds = 0;
+    // Functional mode: final SRAM contents per chip and slice (empty if never written).
+    std::map<int, std::vector<std::vector<uint8_t>>> sram;
+
+    // Read `n` vectors from a slice after a functional run (zeros if never written).
+    std::vector<uint8_t> read_sram(int chip, int slice, uint64_t addr, uint64_t n, int vector_bytes) const;
+};
+
+// The default breakdown category of an opcode (weight_install, matmul, unpack, ...).
+std::string default_category(isa::Opcode op);
+
+// Validates queue placement against the config (InputError, exit 2), then runs.
+SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const SimOptions& options);
+
+}  // namespace lpu::sim

@@ -1,0 +1,16 @@
+#include "tools/lpusim/commands.hpp"
+
+namespace lpu::cli {
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> list = {
+        {"describe", "print the derived figures of a hardware config (--hw FILE [--json])", cmd_describe},
+        {"check-config", "validate a hardware config (FILE [--set k=v])", cmd_check_config},
+        {"asm", "assemble a text program (IN.lpuasm -o OUT.bin)", cmd_asm},
+        {"disasm", "disassemble a binary program (IN.bin [-o OUT.lpuasm])", cmd_disasm},
+        {"run", "simulate a program or workload (--hw FILE --program FILE [--functional] [--out DIR])", cmd_run},
+    };
+    return list;
+}
+
+}  // namespace lpu::cli

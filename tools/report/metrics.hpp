@@ -1,0 +1,45 @@
+// Run metrics computed once from the statistics registry and the config: utilization per
+// unit kind, bytes per level, energy and power. Every figure is defined in docs/metrics.md.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "hw/config.hpp"
+#include "hw/derived.hpp"
+#include "sim/simulation.hpp"
+
+namespace lpu::report {
+
+struct EnergyBreakdown {
+    std::map<std::string, double> dynamic_J;  // mac, sram, stream, install, vxm, sxm, c2c, mem_if
+    double static_J = 0;
+    double total_J() const;
+};
+
+struct RunMetrics {
+    std::string hw_name;
+    uint64_t cycles = 0;
+    double seconds = 0;
+    int simulated_chips = 0;
+    uint64_t instructions = 0;
+    double wall_seconds = 0;
+    std::map<std::string, double> utilization;  // per unit kind and derived resources, 0..1
+    std::map<std::string, double> bytes;        // per level, summed over simulated chips
+    double macs = 0;                            // int8 + fp16 MACs on installed weights
+    double mac_slots = 0;
+    double bank_conflicts = 0;
+    double bank_conflict_cycles = 0;
+    EnergyBreakdown energy;                     // simulated chips
+    double average_power_W_per_chip = 0;
+};
+
+RunMetrics compute_metrics(const hw::HwConfig& cfg, const sim::SimResult& r);
+
+// The summary.json body for a program run (workload runs add their own keys).
+nlohmann::ordered_json metrics_json(const RunMetrics& m);
+// Terminal summary.
+std::string metrics_text(const RunMetrics& m);
+
+}  // namespace lpu::report
