@@ -52,7 +52,8 @@ struct MxmConfig {
     int64_t install_bytes_per_cycle = 0;  // into all planes together
     bool weight_double_buffering = false;
     int iw_cycles = 0;
-    int acc_drain_vectors_per_cycle = 0;
+    int acc_drain_vectors_per_cycle = 0;  // int32 result rows per cycle
+    int accumulator_banks = 0;            // 1 or 2: 2 lets the next output tile compute while one drains
     std::vector<std::string> install_unpack_formats;  // packed formats unpacked in the install path
 };
 

@@ -31,6 +31,17 @@ Engine::Engine(const hw::HwConfig& c, const isa::Program& p, EngineOptions o, St
         chip.bank_free.assign(static_cast<size_t>(cfg.mem.slices), {});
         chip.sram.resize(static_cast<size_t>(cfg.mem.slices));
         chip.planes.resize(static_cast<size_t>(cfg.mxm.planes));
+        for (auto& plane : chip.planes) {
+            timing::MxmParams mp;
+            mp.rows_per_cycle = timing::rows_per_cycle_from_install_bandwidth(cfg.mxm.install_bytes_per_cycle,
+                                                                              cfg.mxm.planes, cfg.mxm.cols);
+            mp.cycles_per_vector = 1;
+            mp.weight_double_buffering = cfg.mxm.weight_double_buffering;
+            mp.iw_cycles = cfg.mxm.iw_cycles;
+            mp.accumulator_banks = cfg.mxm.accumulator_banks;
+            mp.drain_vectors_per_cycle = cfg.mxm.acc_drain_vectors_per_cycle;
+            plane.timeline = std::make_unique<timing::MxmTimeline>(timing::MxmGeometry{cfg.mxm.rows, cfg.mxm.cols}, mp);
+        }
         chip.alu_free.assign(static_cast<size_t>(cfg.vxm.alus_per_lane), 0);
         chip.sxm_free.assign(static_cast<size_t>(cfg.sxm.units), 0);
         chip.link_free.assign(static_cast<size_t>(cfg.c2c.links), 0);
@@ -72,6 +83,105 @@ Engine::Engine(const hw::HwConfig& c, const isa::Program& p, EngineOptions o, St
         }
     }
     categories.push_back("other");
+    build_stream_turns();
+}
+
+namespace {
+
+bool is_output_operand(std::string_view name) { return name == "out"; }
+
+// Instructions inside a repeat body run several times; their queue must then be the only
+// writer (reader) of the registers they use, since turns are counted statically.
+std::vector<bool> in_repeat_body(const isa::Queue& q) {
+    std::vector<bool> body(q.instructions.size(), false);
+    for (size_t i = 0; i < q.instructions.size(); ++i)
+        if (q.instructions[i].opcode == isa::Opcode::Repeat)
+            for (auto j = static_cast<size_t>(q.instructions[i].operands[1]); j < i; ++j) body[j] = true;
+    return body;
+}
+
+}  // namespace
+
+void Engine::build_stream_turns() {
+    struct Access {
+        uint32_t line;
+        size_t order;
+        const isa::Queue* queue;
+        bool repeated;
+    };
+    // per chip, direction, register: writers and readers in program text order
+    std::map<std::tuple<int, bool, int>, std::pair<std::vector<Access>, std::vector<Access>>> uses;
+    size_t order = 0;
+    for (const auto& q : program.queues) {
+        const auto body = in_repeat_body(q);
+        for (size_t i = 0; i < q.instructions.size(); ++i) {
+            const auto& ins = q.instructions[i];
+            const auto& sp = isa::spec(ins.opcode);
+            for (int k = 0; k < sp.operand_count; ++k) {
+                if (sp.operands[k].kind != isa::OperandKind::Stream) continue;
+                const isa::StreamRef s = isa::decode_stream(ins.operands[k]);
+                for (int w = 0; w < s.width; ++w) {
+                    auto& pair = uses[{static_cast<int>(q.chip), s.east, s.id + w}];
+                    auto& list = is_output_operand(sp.operands[k].name) ? pair.first : pair.second;
+                    list.push_back({ins.line, order++, &q, body[i]});
+                }
+            }
+        }
+    }
+    auto segments = [&](std::vector<Access>& list, const char* role, int chip, bool east, int reg) {
+        std::stable_sort(list.begin(), list.end(), [](const Access& a, const Access& b) { return a.line < b.line; });
+        std::vector<TurnSegment> out;
+        bool repeated = false;
+        for (const auto& a : list) {
+            repeated = repeated || a.repeated;
+            if (!out.empty() && out.back().queue == a.queue)
+                ++out.back().count;
+            else
+                out.push_back({a.queue, 1});
+        }
+        if (out.size() == 1) out[0].count = 0;  // a single queue: no turns to keep
+        if (out.size() > 1 && repeated)
+            throw InputError({program_file, static_cast<int>(list.front().line), 0},
+                             fmt::format("chip {} stream s{}{}", chip, reg, east ? 'e' : 'w'),
+                             fmt::format("{}s in several queues, one inside an icu.repeat body", role),
+                             "a stream register used inside a repeat body to have a single writer and a single reader queue");
+        return out;
+    };
+    for (auto& [key, pair] : uses) {
+        const auto [chip_id, east, reg] = key;
+        auto chip_it = chips.find(chip_id);
+        if (chip_it == chips.end()) continue;
+        auto& fifos = east ? chip_it->second.east : chip_it->second.west;
+        if (reg >= static_cast<int>(fifos.size())) continue;  // reported when executed
+        fifos[static_cast<size_t>(reg)].writers = segments(pair.first, "writer", chip_id, east, reg);
+        fifos[static_cast<size_t>(reg)].readers = segments(pair.second, "reader", chip_id, east, reg);
+    }
+}
+
+namespace {
+
+// Waits for `q`'s turn in `segs` and records one access.
+void take_turn(StreamFifo& f, std::vector<TurnSegment>& segs, size_t& at, uint64_t& used, const isa::Queue& q) {
+    if (segs.size() <= 1) return;  // one queue (or none known): program order is the order
+    while (at < segs.size() && segs[at].queue != &q) sc_core::wait(f.turn);
+    if (at >= segs.size()) return;
+    if (++used == segs[at].count) {
+        ++at;
+        used = 0;
+        f.turn.notify(sc_core::SC_ZERO_TIME);
+    }
+}
+
+}  // namespace
+
+void Engine::acquire_output(ChipState& chip, isa::StreamRef s, const isa::Queue& q) {
+    auto& fifos = s.east ? chip.east : chip.west;
+    for (int i = 0; i < s.width; ++i) {
+        if (s.id + i >= static_cast<int>(fifos.size())) return;  // reported by write_stream
+        StreamFifo& f = fifos[static_cast<size_t>(s.id + i)];
+        take_turn(f, f.writers, f.writer_at, f.writer_used, q);
+        while (f.bursts.size() >= kStreamDepth) sc_core::wait(f.popped);
+    }
 }
 
 Engine::~Engine() = default;
@@ -117,6 +227,7 @@ StreamInput Engine::read_stream(ChipState& chip, isa::StreamRef s, uint64_t vect
         uint64_t need = vectors > static_cast<uint64_t>(i) ? (vectors - static_cast<uint64_t>(i) + s.width - 1) / s.width : 0;
         uint64_t taken = 0;
         StreamFifo& f = fifos[static_cast<size_t>(s.id + i)];
+        if (need > 0) take_turn(f, f.readers, f.reader_at, f.reader_used, q);
         while (taken < need) {
             while (f.bursts.empty()) sc_core::wait(f.pushed);
             Burst& b = f.bursts.front();
@@ -144,6 +255,7 @@ StreamInput Engine::read_stream(ChipState& chip, isa::StreamRef s, uint64_t vect
             taken += take;
             if (take == b.vectors) {
                 f.bursts.pop_front();
+                f.popped.notify(sc_core::SC_ZERO_TIME);
             } else {
                 b.vectors -= take;
                 b.first += static_cast<double>(take) * b.interval;
@@ -158,7 +270,7 @@ StreamInput Engine::read_stream(ChipState& chip, isa::StreamRef s, uint64_t vect
 }
 
 void Engine::write_stream(ChipState& chip, isa::StreamRef s, uint64_t vectors, double first, double vectors_per_cycle,
-                          int position, uint32_t line, std::shared_ptr<const Bytes> data) {
+                          int position, uint32_t line, std::shared_ptr<const Bytes> data, const isa::Queue&) {
     auto& fifos = s.east ? chip.east : chip.west;
     vectors_per_cycle = std::min(vectors_per_cycle, static_cast<double>(s.width));  // one vector per register per cycle
     if (s.id + s.width > static_cast<int>(fifos.size()))

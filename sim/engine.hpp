@@ -23,6 +23,7 @@
 #include "hw/config.hpp"
 #include "isa/program.hpp"
 #include "sim/layout.hpp"
+#include "sim/mxm_timing.hpp"
 #include "sim/stats.hpp"
 #include "sim/trace.hpp"
 
@@ -45,10 +46,24 @@ struct Burst {
     uint64_t data_offset = 0;           // in vectors, after partial consumption
 };
 
+// Who may write (or read) a stream register next. Writers take turns in program text order,
+// and so do readers (docs/timing.md, "stream ordering"): a run of `count` consecutive
+// accesses by one queue is one segment; count 0 = unlimited (a single queue).
+struct TurnSegment {
+    const isa::Queue* queue = nullptr;
+    uint64_t count = 0;
+};
+
 struct StreamFifo {
     std::deque<Burst> bursts;
-    sc_core::sc_event pushed;
+    sc_core::sc_event pushed, popped, turn;
+    std::vector<TurnSegment> writers, readers;
+    size_t writer_at = 0, reader_at = 0;
+    uint64_t writer_used = 0, reader_used = 0;
 };
+
+// Bursts a stream register holds before its writer must wait for a reader (flow control).
+inline constexpr size_t kStreamDepth = 2;
 
 // Input vectors gathered from a stream group, interleaved (vector j from stream j % width).
 struct StreamInput {
@@ -59,8 +74,14 @@ struct StreamInput {
     uint64_t hops = 0;  // total slice hops travelled (for stream energy)
 };
 
+// The memory level an instruction's bytes belong to (for the roofline).
+enum class Level : uint8_t { None, Sram, Stream, Install, C2c, MemIf };
+
 // One executed instruction, kept for the breakdown, utilization and trace reports.
 struct ExecRecord {
+    float ops = 0;    // arithmetic ops: 2 per MAC (MXM), lane ops (VXM)
+    float bytes = 0;  // bytes moved at `level`
+    Level level = Level::None;
     uint64_t start = 0;
     uint64_t busy = 0;  // cycles the unit's resource was held
     uint32_t chip = 0;
@@ -72,14 +93,10 @@ struct ExecRecord {
 };
 
 struct PlaneState {
-    uint64_t install_free = 0;   // LW port
-    uint64_t shadow_ready = 0;   // loaded weights complete
-    uint64_t weights_ready = 0;  // installed weights usable by an ABC
-    uint64_t port_free = 0;      // activation input port
-    uint64_t last_abc_done = 0;  // last partial sum left the array
-    uint64_t acc_ready = 0;      // accumulators hold complete results
-    uint64_t drain_free = 0;     // ACC port
+    // Timing: the hazard rules verified against the PE-level model (sim/mxm_timing.hpp).
+    std::unique_ptr<timing::MxmTimeline> timeline;
     int shadow_rows = 0, active_rows = 0, active_cols = 0;
+    bool abc_seen = false;
     bool shadow_fp16 = false, active_fp16 = false;
     std::vector<float> shadow, active;  // functional: rows x cols weights (int8 values or fp16 as float)
     std::vector<int32_t> acc_int;       // functional: accumulated rows x cols
@@ -165,13 +182,19 @@ public:
     // producers have issued them. Throws InputError on direction or size mismatches.
     StreamInput read_stream(ChipState& chip, isa::StreamRef s, uint64_t vectors, int position,
                             const isa::Queue& q, const isa::Instruction& ins);
+    // Wait until queue `q` may write every register of group `s` (its turn, and space).
+    // Producers call this before fixing their start time.
+    void acquire_output(ChipState& chip, isa::StreamRef s, const isa::Queue& q);
     // Push `vectors` vectors onto group `s`, produced from cycle `first` at `vectors_per_cycle`.
     void write_stream(ChipState& chip, isa::StreamRef s, uint64_t vectors, double first, double vectors_per_cycle,
-                      int position, uint32_t line, std::shared_ptr<const Bytes> data);
+                      int position, uint32_t line, std::shared_ptr<const Bytes> data, const isa::Queue& q);
 
     void record(const ExecRecord& r, const isa::Queue& q, const isa::Instruction& ins, uint64_t n);
 
     std::string program_file;  // for error messages
+
+private:
+    void build_stream_turns();
 };
 
 // Executes one instruction of `q` (the queue's thread calls this); returns the cycle at which

@@ -69,6 +69,8 @@ uint64_t execute_c2c(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
         ChipCounters& k = e.counters[chip.id];
         k.c2c_bytes->add(static_cast<double>(n * vb));
         k.c2c_wire_bytes->add(wire_bytes);
+        r.bytes = static_cast<float>(n * vb);
+        r.level = Level::C2c;
         r.start = start;
         r.busy = busy;
         chip.last_activity = std::max(chip.last_activity, static_cast<uint64_t>(std::ceil(m.first)) + busy);
@@ -81,10 +83,11 @@ uint64_t execute_c2c(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     box.messages.pop_front();
     if (m.vectors != n)
         program_error(e, q, ins, "n", std::to_string(n), fmt::format("{} vectors, the size of the message chip {} sent", m.vectors, peer));
-    const uint64_t start = std::max(now, static_cast<uint64_t>(std::ceil(m.first)));
+    e.acquire_output(chip, isa::decode_stream(ins.operands[2]), q);
+    const uint64_t start = std::max(Engine::now(), static_cast<uint64_t>(std::ceil(m.first)));
     const auto busy = static_cast<uint64_t>(std::ceil(m.interval * static_cast<double>(n)));
     std::shared_ptr<const Bytes> data = m.data;
-    e.write_stream(chip, isa::decode_stream(ins.operands[2]), n, m.first, 1.0 / m.interval, pos, ins.line, data);
+    e.write_stream(chip, isa::decode_stream(ins.operands[2]), n, m.first, 1.0 / m.interval, pos, ins.line, data, q);
     r.start = start;
     r.busy = busy;
     return start + 1;

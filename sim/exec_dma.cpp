@@ -23,6 +23,7 @@ uint64_t execute_dma(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     const bool load = ins.opcode == isa::Opcode::DmaLoad;
     StreamInput in;
     if (!load) in = e.read_stream(chip, isa::decode_stream(ins.operands[2]), n, pos, q, ins);
+    if (load) e.acquire_output(chip, isa::decode_stream(ins.operands[2]), q);
     const uint64_t now = Engine::now();
     const uint64_t start = std::max({now, chip.dma_free, load ? now : in.first_arrival});
     chip.dma_free = start + 1;  // the engine issues one request per cycle; channels queue the rest
@@ -43,6 +44,8 @@ uint64_t execute_dma(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
                       fmt::format("a range inside the memory's {} bytes", mem.config().capacity_bytes));
     const uint64_t done = now + static_cast<uint64_t>(std::llround(delay.to_seconds() * 1e9));
     e.counters[chip.id].mem_if_bytes->add(static_cast<double>(bytes));
+    r.bytes = static_cast<float>(bytes);
+    r.level = Level::MemIf;
     r.start = start;
     r.busy = done - start;
     chip.last_activity = std::max(chip.last_activity, done);
@@ -52,7 +55,7 @@ uint64_t execute_dma(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
         const double first = std::max(static_cast<double>(start + static_cast<uint64_t>(mem.config().latency_cycles)),
                                       static_cast<double>(done) - static_cast<double>(n - 1) / per_cycle);
         auto data = e.options.functional ? std::make_shared<Bytes>(std::move(buffer)) : nullptr;
-        e.write_stream(chip, isa::decode_stream(ins.operands[2]), n, first, per_cycle, pos, ins.line, data);
+        e.write_stream(chip, isa::decode_stream(ins.operands[2]), n, first, per_cycle, pos, ins.line, data, q);
     }
     return start + 1;
 }

@@ -79,7 +79,9 @@ uint64_t execute_mem(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     };
 
     if (ins.opcode == Opcode::Read || ins.opcode == Opcode::Gather) {
-        const uint64_t ready = std::max(now, gathered ? idx.first_arrival : now);
+        const isa::StreamRef out = isa::decode_stream(ins.operands[gathered ? 3 : 2]);
+        e.acquire_output(chip, out, q);
+        const uint64_t ready = std::max(Engine::now(), gathered ? idx.first_arrival : now);
         const uint64_t start = claim_bank(e, chip, slice, acc.bank, ready, n);
         r.start = start;
         r.busy = n;
@@ -90,10 +92,11 @@ uint64_t execute_mem(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
             for (uint64_t j = 0; j < n; ++j)
                 std::copy_n(sram.begin() + static_cast<long>(target(j) * vb), vb, data->begin() + static_cast<long>(j * vb));
         }
-        const isa::StreamRef out = isa::decode_stream(ins.operands[gathered ? 3 : 2]);
         e.write_stream(chip, out, n, static_cast<double>(start + static_cast<uint64_t>(e.cfg.mem.read_latency_cycles)),
-                       1.0, pos, ins.line, data);
+                       1.0, pos, ins.line, data, q);
         k.sram_read_bytes->add(static_cast<double>(n * vb));
+        r.bytes = static_cast<float>(n * vb);
+        r.level = Level::Sram;
         return start + 1;
     }
     // Write / Scatter: consume the stream as it arrives, one vector per cycle.
@@ -110,6 +113,8 @@ uint64_t execute_mem(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
             std::copy_n(in.data.begin() + static_cast<long>(j * vb), vb, sram.begin() + static_cast<long>(target(j) * vb));
     }
     k.sram_write_bytes->add(static_cast<double>(n * vb));
+    r.bytes = static_cast<float>(n * vb);
+    r.level = Level::Sram;
     chip.last_activity = std::max(chip.last_activity, start + busy + static_cast<uint64_t>(e.cfg.mem.write_latency_cycles));
     return start + 1;
 }

@@ -45,13 +45,14 @@ uint64_t lw(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, cons
     }
     const int pos = e.layout.position(isa::Unit::Mxm, static_cast<int>(q.index));
     StreamInput in = e.read_stream(chip, isa::decode_stream(ins.operands[1]), in_vectors, pos, q, ins);
-    const uint64_t install_bytes = rows * static_cast<uint64_t>(m.cols) * (type == isa::DType::Fp16 ? 2 : 1);
-    const uint64_t per_plane = static_cast<uint64_t>(m.install_bytes_per_cycle / m.planes);
-    const uint64_t now = Engine::now();
-    uint64_t start = std::max({now, in.first_arrival, p.install_free});
-    if (!m.weight_double_buffering) start = std::max(start, p.last_abc_done);  // loading overwrites the array
-    const uint64_t busy = std::max(ceil_div(install_bytes, per_plane), in.last_arrival + 1 > start ? in.last_arrival + 1 - start : 0);
-    p.install_free = p.shadow_ready = start + busy;
+    const uint64_t bytes_per_weight = type == isa::DType::Fp16 ? 2 : 1;
+    const uint64_t install_bytes = rows * static_cast<uint64_t>(m.cols) * bytes_per_weight;
+    // fp16 rows carry twice the bytes: they take two int8 row slots of the install path.
+    const timing::OpTiming t = p.timeline->lw(static_cast<int64_t>(rows * bytes_per_weight),
+                                              static_cast<int64_t>(std::max(Engine::now(), in.first_arrival)),
+                                              static_cast<int64_t>(in.last_arrival));
+    const auto start = static_cast<uint64_t>(t.start);
+    const auto busy = static_cast<uint64_t>(t.end - t.start);
     p.shadow_rows = static_cast<int>(rows);
     p.shadow_fp16 = type == isa::DType::Fp16;
     if (e.options.functional) {
@@ -64,6 +65,8 @@ uint64_t lw(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, cons
                                   : static_cast<float>(static_cast<int8_t>(in.data[k * vb + static_cast<size_t>(c)]));
     }
     e.counters[chip.id].install_bytes->add(static_cast<double>(install_bytes));
+    r.bytes = static_cast<float>(install_bytes);
+    r.level = Level::Install;
     r.start = start;
     r.busy = busy;
     return start + 1;
@@ -74,12 +77,11 @@ uint64_t iw(Engine& e, PlaneState& p, const isa::Queue& q, const isa::Instructio
     const uint64_t cols = static_cast<uint64_t>(ins.operands[0]);
     if (cols == 0 || cols > static_cast<uint64_t>(m.cols))
         program_error(e, q, ins, "cols", std::to_string(cols), fmt::format("1..{} columns", m.cols));
-    const uint64_t now = Engine::now();
-    // Double buffered: the swap follows the previous ABC's last activation into the array.
-    // Single buffered: the LW already waited for the array to drain.
-    const uint64_t start = std::max({now, p.shadow_ready, m.weight_double_buffering ? p.port_free : p.last_abc_done});
-    const uint64_t iw_cycles = static_cast<uint64_t>(m.iw_cycles);
-    p.weights_ready = start + iw_cycles;
+    if (p.shadow_rows == 0) program_error(e, q, ins, "weights", "none loaded", "an mxm.lw before mxm.iw");
+    // The swap token takes iw_cycles slots of the activation port, after the LW completed.
+    const timing::OpTiming t = p.timeline->iw(static_cast<int64_t>(Engine::now()));
+    const auto start = static_cast<uint64_t>(t.start);
+    const uint64_t iw_cycles = static_cast<uint64_t>(t.end - t.start);
     p.active_rows = p.shadow_rows;
     p.active_cols = static_cast<int>(cols);
     p.active_fp16 = p.shadow_fp16;
@@ -102,19 +104,23 @@ uint64_t abc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, con
                       p.active_fp16 ? "fp16, the type of the installed weights" : "int8, the type of the installed weights");
     if (p.active_rows == 0) program_error(e, q, ins, "weights", "none installed", "an mxm.iw before the first mxm.abc");
     const uint64_t rate = type == isa::DType::Fp16 ? static_cast<uint64_t>(m.fp16_cycles_per_vector) : 1;
+    if (!accumulate) p.abc_seen = true;
+    else if (!p.abc_seen) program_error(e, q, ins, "accumulate", "1", "0 for the first mxm.abc of a plane");
     const int pos = e.layout.position(isa::Unit::Mxm, static_cast<int>(q.index));
     StreamInput in = e.read_stream(chip, isa::decode_stream(ins.operands[1]), n * (type == isa::DType::Fp16 ? 2 : 1), pos, q, ins);
-    const uint64_t now = Engine::now();
-    uint64_t start = std::max({now, in.first_arrival, p.port_free, p.weights_ready});
-    if (!accumulate) start = std::max(start, p.drain_free);  // do not overwrite results still draining
-    const uint64_t busy = std::max(rate * n, in.last_arrival + rate > start ? in.last_arrival + rate - start : 0);
-    p.port_free = start + busy;
-    const uint64_t done = start + busy - rate + static_cast<uint64_t>(m.rows) + static_cast<uint64_t>(m.cols);
-    p.last_abc_done = p.acc_ready = done;
+    const timing::OpTiming t = p.timeline->abc(static_cast<int64_t>(n), accumulate,
+                                               static_cast<int64_t>(std::max(Engine::now(), in.first_arrival)),
+                                               static_cast<int64_t>(in.last_arrival), static_cast<int>(rate));
+    const auto start = static_cast<uint64_t>(t.start);
+    const auto busy = static_cast<uint64_t>(t.port_free - t.start);
+    const auto done = static_cast<uint64_t>(t.end);
     ChipCounters& k = e.counters[chip.id];
     const double macs = static_cast<double>(n) * p.active_rows * p.active_cols;
     (type == isa::DType::Fp16 ? k.macs_fp16 : k.macs_int8)->add(macs);
     k.mac_slots->add(static_cast<double>(n) * m.rows * m.cols);
+    r.ops = static_cast<float>(2 * macs);
+    r.bytes = static_cast<float>(in.vectors * static_cast<uint64_t>(e.vector_bytes));
+    r.level = Level::Stream;
     if (e.options.functional) {
         const size_t cols = static_cast<size_t>(m.cols);
         const size_t rowb = static_cast<size_t>(e.vector_bytes) * (type == isa::DType::Fp16 ? 2 : 1);
@@ -157,11 +163,12 @@ uint64_t acc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, con
     if (n == 0) program_error(e, q, ins, "n", "0", "at least 1 row");
     if (e.options.functional && n != p.acc_rows)
         program_error(e, q, ins, "n", std::to_string(n), fmt::format("{} rows, as many as the last ABC produced", p.acc_rows));
-    const uint64_t now = Engine::now();
-    const uint64_t start = std::max({now, p.acc_ready, p.drain_free});
+    if (p.active_rows == 0) program_error(e, q, ins, "accumulators", "empty", "an mxm.abc before mxm.acc");
     const uint64_t per_cycle = static_cast<uint64_t>(m.acc_drain_vectors_per_cycle);
-    const uint64_t busy = ceil_div(n, per_cycle);
-    p.drain_free = start + busy;
+    e.acquire_output(chip, isa::decode_stream(ins.operands[1]), q);
+    const timing::OpTiming t = p.timeline->acc(static_cast<int64_t>(n), static_cast<int64_t>(Engine::now()));
+    const auto start = static_cast<uint64_t>(t.start);
+    const auto busy = static_cast<uint64_t>(t.end - t.start);
     std::shared_ptr<Bytes> data;
     const uint64_t vb = static_cast<uint64_t>(e.vector_bytes);
     if (e.options.functional) {
@@ -178,7 +185,9 @@ uint64_t acc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, con
     }
     const int pos = e.layout.position(isa::Unit::Mxm, static_cast<int>(q.index));
     e.write_stream(chip, isa::decode_stream(ins.operands[1]), 4 * n, static_cast<double>(start),
-                   4.0 * static_cast<double>(per_cycle), pos, ins.line, data);
+                   4.0 * static_cast<double>(per_cycle), pos, ins.line, data, q);
+    r.bytes = static_cast<float>(4 * n * vb);
+    r.level = Level::Stream;
     r.start = start;
     r.busy = busy;
     return start + 1;

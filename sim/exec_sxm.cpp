@@ -28,6 +28,7 @@ uint64_t execute_sxm(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     const std::string_view mn = isa::spec(ins.opcode).mnemonic;
     const uint64_t latency = static_cast<uint64_t>(e.cfg.sxm.op_latency_cycles.at(std::string(mn.substr(4))));
     StreamInput in = e.read_stream(chip, isa::decode_stream(o[1]), n, pos, q, ins);
+    e.acquire_output(chip, isa::decode_stream(o[2]), q);
     uint64_t& free = chip.sxm_free[q.index];
     const uint64_t start = std::max({Engine::now(), in.first_arrival, free});
     const uint64_t busy = std::max(n, in.last_arrival + 1 > start ? in.last_arrival + 1 - start : 0);
@@ -59,8 +60,10 @@ uint64_t execute_sxm(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
             }
         }
     }
-    e.write_stream(chip, isa::decode_stream(o[2]), n, static_cast<double>(start + latency), 1.0, pos, ins.line, data);
+    e.write_stream(chip, isa::decode_stream(o[2]), n, static_cast<double>(start + latency), 1.0, pos, ins.line, data, q);
     e.counters[chip.id].sxm_bytes->add(static_cast<double>(n) * lanes);
+    r.bytes = static_cast<float>(n) * static_cast<float>(lanes);
+    r.level = Level::Stream;
     r.start = start;
     r.busy = busy;
     return start + 1;

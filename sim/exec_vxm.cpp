@@ -152,6 +152,7 @@ uint64_t execute_vxm(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
             return Engine::now() + 1;
     }
 
+    e.acquire_output(chip, out, q);
     const uint64_t now = Engine::now();
     uint64_t ready = now, last = 0;
     for (const auto& in : inputs) {
@@ -163,6 +164,11 @@ uint64_t execute_vxm(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     const uint64_t busy = std::max(n * cost_per_row, last + 1 > start ? last + 1 - start : 0);
     alu_free = start + busy;
     e.counters[chip.id].vxm_lane_ops->add(static_cast<double>(n * cost_per_row) * lanes);
+    r.ops = static_cast<float>(n * cost_per_row) * static_cast<float>(lanes);
+    uint64_t moved = out_rows * static_cast<uint64_t>(element_bytes(out_t)) * vb;
+    for (const auto& in : inputs) moved += in.vectors * vb;
+    r.bytes = static_cast<float>(moved);
+    r.level = Level::Stream;
 
     std::shared_ptr<Bytes> data;
     if (e.options.functional) {
@@ -215,7 +221,7 @@ uint64_t execute_vxm(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     }
     const double rows_per_cycle = 1.0 / static_cast<double>(cost_per_row);
     e.write_stream(chip, out, out_rows * static_cast<uint64_t>(element_bytes(out_t)), static_cast<double>(start + latency),
-                   rows_per_cycle * element_bytes(out_t), pos, ins.line, data);
+                   rows_per_cycle * element_bytes(out_t), pos, ins.line, data, q);
     r.start = start;
     r.busy = busy;
     chip.last_activity = std::max(chip.last_activity, start + busy + latency);
