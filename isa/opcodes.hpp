@@ -45,8 +45,9 @@ enum class Opcode : uint16_t {
     // ICU: valid in every queue
     Nop,       // wait `cycles` cycles
     Repeat,    // run the block [from, this instruction) `count` more times
-    Sync,      // park this queue until the k-th Notify on `id` (k = this queue's k-th Sync on id)
-    Notify,    // signal `id` to the queues of this chip
+    Sync,      // park this queue until `count` more Notifies on `id` have happened than this
+               // queue has already waited for (a counting barrier; costs sync_cycles once)
+    Notify,    // signal `id` to the queues of this chip, once this queue's earlier work is done
     Ifetch,    // fetch `n` instruction words into this queue
     // MEM slice
     Read,      // read `n` vectors from `addr` onto stream `out`

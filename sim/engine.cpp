@@ -160,11 +160,16 @@ void Engine::build_stream_turns() {
 
 namespace {
 
-// Waits for `q`'s turn in `segs` and records one access.
-void take_turn(StreamFifo& f, std::vector<TurnSegment>& segs, size_t& at, uint64_t& used, const isa::Queue& q) {
+// Waits for `q`'s turn in `segs`. The turn passes on only with advance_turn(), after the
+// access happened: a writer that still waits for space keeps its turn, so the next writer
+// cannot overtake it.
+void wait_turn(StreamFifo& f, const std::vector<TurnSegment>& segs, const size_t& at, const isa::Queue& q) {
     if (segs.size() <= 1) return;  // one queue (or none known): program order is the order
     while (at < segs.size() && segs[at].queue != &q) sc_core::wait(f.turn);
-    if (at >= segs.size()) return;
+}
+
+void advance_turn(StreamFifo& f, const std::vector<TurnSegment>& segs, size_t& at, uint64_t& used) {
+    if (segs.size() <= 1 || at >= segs.size()) return;
     if (++used == segs[at].count) {
         ++at;
         used = 0;
@@ -179,8 +184,22 @@ void Engine::acquire_output(ChipState& chip, isa::StreamRef s, const isa::Queue&
     for (int i = 0; i < s.width; ++i) {
         if (s.id + i >= static_cast<int>(fifos.size())) return;  // reported by write_stream
         StreamFifo& f = fifos[static_cast<size_t>(s.id + i)];
-        take_turn(f, f.writers, f.writer_at, f.writer_used, q);
+        wait_turn(f, f.writers, f.writer_at, q);
         while (f.bursts.size() >= kStreamDepth) sc_core::wait(f.popped);
+    }
+    // Every register of the group is ours and has space: take the turns together (no wait
+    // between here and write_stream, so nobody can push in between).
+    for (int i = 0; i < s.width && s.id + i < static_cast<int>(fifos.size()); ++i) {
+        StreamFifo& f = fifos[static_cast<size_t>(s.id + i)];
+        if (f.bursts.size() >= kStreamDepth || (f.writers.size() > 1 && f.writer_at < f.writers.size() &&
+                                                f.writers[f.writer_at].queue != &q)) {
+            acquire_output(chip, s, q);  // something changed while we waited on a later register
+            return;
+        }
+    }
+    for (int i = 0; i < s.width && s.id + i < static_cast<int>(fifos.size()); ++i) {
+        StreamFifo& f = fifos[static_cast<size_t>(s.id + i)];
+        advance_turn(f, f.writers, f.writer_at, f.writer_used);
     }
 }
 
@@ -227,7 +246,7 @@ StreamInput Engine::read_stream(ChipState& chip, isa::StreamRef s, uint64_t vect
         uint64_t need = vectors > static_cast<uint64_t>(i) ? (vectors - static_cast<uint64_t>(i) + s.width - 1) / s.width : 0;
         uint64_t taken = 0;
         StreamFifo& f = fifos[static_cast<size_t>(s.id + i)];
-        if (need > 0) take_turn(f, f.readers, f.reader_at, f.reader_used, q);
+        if (need > 0) wait_turn(f, f.readers, f.reader_at, q);
         while (taken < need) {
             while (f.bursts.empty()) sc_core::wait(f.pushed);
             Burst& b = f.bursts.front();
@@ -262,6 +281,7 @@ StreamInput Engine::read_stream(ChipState& chip, isa::StreamRef s, uint64_t vect
                 b.data_offset += take;
             }
         }
+        if (need > 0) advance_turn(f, f.readers, f.reader_at, f.reader_used);
     }
     ChipCounters& k = counters[chip.id];
     k.stream_bytes->add(static_cast<double>(vectors * vector_bytes));
@@ -310,6 +330,8 @@ void Engine::record(const ExecRecord& r, const isa::Queue& q, const isa::Instruc
     if (holds_primary_resource(r.opcode)) k.busy_cycles[u]->add(static_cast<double>(r.busy));
     k.instructions[u]->add(1);
     records.push_back(r);
+    uint64_t& done = queue_done[&q];
+    done = std::max(done, r.start + r.busy);
     ChipState& chip = chips[static_cast<int>(r.chip)];
     chip.last_activity = std::max(chip.last_activity, r.start + r.busy);
     if (options.trace && options.trace->wants(static_cast<int>(r.chip), r.layer, r.start)) {
@@ -353,7 +375,7 @@ uint64_t execute(Engine& e, ChipState& chip, const isa::Queue& q, const isa::Ins
     return next;
 }
 
-uint64_t execute_icu(Engine& e, ChipState& chip, const isa::Queue&, const isa::Instruction& ins, ExecRecord& r) {
+uint64_t execute_icu(Engine& e, ChipState& chip, const isa::Queue& q, const isa::Instruction& ins, ExecRecord& r) {
     using isa::Opcode;
     const uint64_t now = Engine::now();
     switch (ins.opcode) {
@@ -364,11 +386,14 @@ uint64_t execute_icu(Engine& e, ChipState& chip, const isa::Queue&, const isa::I
             r.busy = ceil_div(static_cast<uint64_t>(ins.operands[0]), static_cast<uint64_t>(e.cfg.icu.ifetch_words_per_cycle));
             return now + r.busy;
         case Opcode::Notify: {
+            // A notify is a fence: it signals once this queue's earlier instructions completed.
             SyncPoint& sp = chip.sync[static_cast<uint64_t>(ins.operands[0])];
-            sp.notify_cycles.push_back(now + static_cast<uint64_t>(e.cfg.icu.notify_cycles));
+            const uint64_t at = std::max(now, e.queue_done[&q]);
+            r.start = at;
+            sp.notify_cycles.push_back(at + static_cast<uint64_t>(e.cfg.icu.notify_cycles));
             sp.notified.notify(sc_core::SC_ZERO_TIME);
             r.busy = static_cast<uint64_t>(e.cfg.icu.notify_cycles);
-            return now + std::max<uint64_t>(r.busy, 1);
+            return at + std::max<uint64_t>(r.busy, 1);
         }
         default: break;
     }

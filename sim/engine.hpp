@@ -168,6 +168,7 @@ public:
     std::map<int, MemoryInterface*> memory_of;
     std::vector<std::unique_ptr<DmaInitiator>> dma;
     std::map<int, DmaInitiator*> dma_of;
+    std::map<const isa::Queue*, uint64_t> queue_done;  // latest completion of each queue's work
     std::vector<std::string> categories;  // breakdown category names, index = ExecRecord::category
     std::vector<ExecRecord> records;
 

@@ -56,8 +56,9 @@ double in_type(double v, DType t) { return t == DType::Fp32 ? static_cast<double
 
 // Unpack one lane's packed bytes (column-major along K, docs/quantization.md) to int8.
 //   int4:    byte j holds rows 2j (low nibble) and 2j+1 (high nibble), two's complement.
-//   int3p5b: byte j holds a 4-bit value (bits 0-3, row 2j) and a 3-bit value (bits 4-6, row 2j+1).
-//   int3p5:  7-bit pairs (4-bit then 3-bit) packed LSB-first, 16 weights in 7 bytes.
+//   7-bit pair field of rows 2p, 2p+1: bits 6..3 = row 2p (4-bit), bits 2..0 = row 2p+1 (3-bit).
+//   int3p5b: byte p holds pair p's field in bits 6..0.
+//   int3p5:  pair p's field occupies bits 7p..7p+6 of the lane's little-endian bit stream.
 int8_t sign_extend(uint32_t v, int bits) {
     const uint32_t m = 1u << (bits - 1);
     return static_cast<int8_t>(static_cast<int32_t>((v ^ m)) - static_cast<int32_t>(m));
@@ -70,11 +71,10 @@ int8_t unpack_one(const uint8_t* lane_bytes, uint64_t stride, uint64_t row, DTyp
     }
     if (t == DType::Int3p5b) {
         const uint8_t b = lane_bytes[(row / 2) * stride];
-        return row % 2 == 0 ? sign_extend(b & 0xfu, 4) : sign_extend((b >> 4) & 0x7u, 3);
+        return row % 2 == 0 ? sign_extend((b >> 3) & 0xfu, 4) : sign_extend(b & 0x7u, 3);
     }
-    // int3p5: pair p occupies bits [7p, 7p+7) of the lane's bit stream.
     const uint64_t pair = row / 2;
-    const uint64_t bit = 7 * pair + (row % 2 == 0 ? 0 : 4);
+    const uint64_t bit = 7 * pair + (row % 2 == 0 ? 3 : 0);
     const int width = row % 2 == 0 ? 4 : 3;
     uint32_t v = 0;
     for (int i = 0; i < width; ++i) {

@@ -53,7 +53,9 @@ private:
                 continue;
             }
             if (ins.opcode == Opcode::Sync) {
-                sync(ins, syncs_done[static_cast<uint64_t>(ins.operands[0])]++);
+                size_t& done = syncs_done[static_cast<uint64_t>(ins.operands[0])];
+                done += static_cast<size_t>(ins.operands[1]);
+                sync(ins, done);
                 ++pc;
                 continue;
             }
@@ -64,12 +66,15 @@ private:
         finished = true;
     }
 
-    // The k-th Sync on an id waits for the k-th Notify on it, then pays sync_cycles.
-    void sync(const isa::Instruction& ins, size_t k) {
+    // Waits until `needed` notifies on the id have happened (this queue's running total of
+    // counts), then pays sync_cycles once. count 0 is a no-op barrier.
+    void sync(const isa::Instruction& ins, size_t needed) {
         SyncPoint& sp = chip_.sync[static_cast<uint64_t>(ins.operands[0])];
         const uint64_t arrived = Engine::now();
-        while (sp.notify_cycles.size() <= k) sc_core::wait(sp.notified);
-        const uint64_t release = std::max(arrived, sp.notify_cycles[k]) + static_cast<uint64_t>(e_.cfg.icu.sync_cycles);
+        while (sp.notify_cycles.size() < needed) sc_core::wait(sp.notified);
+        uint64_t last_notify = 0;
+        for (size_t i = 0; i < needed; ++i) last_notify = std::max(last_notify, sp.notify_cycles[i]);
+        const uint64_t release = std::max(arrived, last_notify) + static_cast<uint64_t>(e_.cfg.icu.sync_cycles);
         e_.counters[chip_.id].sync_wait_cycles->add(static_cast<double>(release - arrived));
         ExecRecord r;
         r.chip = static_cast<uint32_t>(chip_.id);
@@ -161,6 +166,16 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
     auto engine = std::make_unique<Engine>(cfg, program, eo, *result.stats);
     engine->program_file = options.program_file;
 
+    for (const auto& init : options.sram_init) {
+        auto chip = engine->chips.find(init.chip);
+        if (chip == engine->chips.end() || init.slice < 0 || init.slice >= cfg.mem.slices) continue;
+        auto& data = chip->second.sram[static_cast<size_t>(init.slice)];
+        if (data.empty()) data.assign(static_cast<size_t>(cfg.mem.slice_bytes()), 0);
+        const uint64_t at = init.addr * static_cast<uint64_t>(cfg.vector_bytes());
+        if (at + init.bytes.size() > data.size())
+            throw InputError({options.program_file, 0, 0}, "sram_init", std::to_string(init.addr), "an address inside the slice");
+        std::copy(init.bytes.begin(), init.bytes.end(), data.begin() + static_cast<long>(at));
+    }
     std::vector<std::unique_ptr<QueueThread>> threads;
     for (size_t qi = 0; qi < program.queues.size(); ++qi) {
         const auto& q = program.queues[qi];

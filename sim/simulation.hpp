@@ -31,6 +31,14 @@ struct SimOptions {
         int layer = -1;
     };
     std::map<size_t, std::map<uint32_t, Tag>> tags;
+    // Functional mode: initial SRAM contents (bytes at a vector address of a slice).
+    struct SramInit {
+        int chip = 0;
+        int slice = 0;
+        uint64_t addr = 0;
+        std::vector<uint8_t> bytes;
+    };
+    std::vector<SramInit> sram_init;
 };
 
 struct SimResult {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "common/atomic_file.hpp"
@@ -12,7 +13,10 @@
 #include "isa/binary.hpp"
 #include "sim/simulation.hpp"
 #include "tools/lpusim/commands.hpp"
+#include "tools/lpusim/workload_run.hpp"
 #include "tools/report/metrics.hpp"
+#include "workloads/compiler/compiler.hpp"
+#include "workloads/compiler/workload.hpp"
 
 namespace po = boost::program_options;
 
@@ -34,39 +38,78 @@ void prepare_out_dir(const std::string& dir) {
 
 int cmd_run(const Args& args) {
     po::options_description opts("run options");
-    std::string hw, program, out, trace_flag = "auto";
-    std::vector<std::string> sets;
+    std::string hw, program, workload, out, trace_flag = "auto", models;
+    std::vector<std::string> sets, wsets;
     opts.add_options()("hw", po::value(&hw)->required(), "hardware config YAML")(
         "set", po::value(&sets)->composing(), "override a hardware field: dotted.path=value (repeatable)")(
         "program", po::value(&program), "program to run: text assembly or binary (.bin)")(
+        "workload", po::value(&workload), "workload YAML to compile and run (instead of --program)")(
+        "wset", po::value(&wsets)->composing(), "override a workload field: dotted.path=value (repeatable)")(
+        "models-dir", po::value(&models), "where bundled models live (default: the source tree's workloads/models)")(
+        "full-system", "simulate every chip instead of one representative per pipeline stage")(
         "functional", "carry real values through the instructions (slower)")(
-        "out", po::value(&out), "output directory (summary.json, trace.json)")(
+        "out", po::value(&out), "output directory (summary.json, reports, trace.json)")(
         "trace", po::value(&trace_flag), "write trace.json: on, off, auto (auto = on for runs under 2M instructions)");
     po::variables_map vm;
     if (!parse_args("run", args, opts, {}, vm)) return 0;
     if (trace_flag != "on" && trace_flag != "off" && trace_flag != "auto")
         throw InputError({"command line", 0, 0}, "--trace", trace_flag, "on, off or auto");
-    if (program.empty()) throw InputError({"command line", 0, 0}, "--program", "(missing)", "a program file to run");
+    if (program.empty() == workload.empty())
+        throw InputError({"command line", 0, 0}, "--program/--workload", program.empty() ? "(neither)" : "(both)",
+                         "exactly one of --program FILE or --workload FILE");
     const hw::HwConfig cfg = hw::load_hw_config(hw, sets);
-    const isa::Program prog = load_program(program);
+    const bool functional = vm.count("functional") > 0;
+    isa::Program prog;
     sim::SimOptions so;
-    so.functional = vm.count("functional") > 0;
-    so.program_file = program;
+    std::optional<wl::Workload> w;
+    wl::CompiledWorkload compiled;
+    if (!program.empty()) {
+        prog = load_program(program);
+        so.functional = functional;
+        so.program_file = program;
+    } else {
+        w = wl::load_workload(workload, wsets, models.empty() ? models_dir() : models);
+        wl::CompileOptions co;
+        co.functional = functional;
+        co.full_system = vm.count("full-system") > 0;
+        compiled = wl::compile(cfg, *w, co);
+        so = sim_options(compiled, functional, workload + " (compiled)");
+    }
+    const isa::Program& to_run = program.empty() ? compiled.program : prog;
+    size_t instructions = 0;
+    for (const auto& q : to_run.queues) instructions += q.instructions.size();
     if (!out.empty()) {
         prepare_out_dir(out);
-        if (trace_flag != "off") so.trace_path = out + "/trace.json";
+        if (trace_flag == "on" || (trace_flag == "auto" && instructions < 2'000'000)) so.trace_path = out + "/trace.json";
     }
-    const sim::SimResult result = sim::simulate(cfg, prog, so);
+    const sim::SimResult result = sim::simulate(cfg, to_run, so);
     const report::RunMetrics m = report::compute_metrics(cfg, result);
+    nlohmann::ordered_json j = report::metrics_json(m);
+    j["functional"] = functional;
+    if (!program.empty()) j["program"] = program;
+    if (w) {
+        const nlohmann::ordered_json ws = workload_summary(cfg, *w, compiled, result, m);
+        for (auto it = ws.begin(); it != ws.end(); ++it) j[it.key()] = it.value();
+        for (const auto& note : compiled.notes) fmt::print("{}\n", note);
+    }
     fmt::print("{}", report::metrics_text(m));
+    if (w && w->kind == wl::WorkloadKind::Llama)
+        fmt::print("{}: {:.6g} tokens/s per user, {:.6g} tokens/s in all, {:.4g} s per step, {} chips, {:.4g} J per token\n",
+                   w->model.name, j.value("tokens_per_s_per_user", 0.0), j.value("tokens_per_s", 0.0), result.seconds,
+                   compiled.chips, j.value("energy_per_token_J", 0.0));
+    int exit_code = 0;
+    if (w && functional) {
+        const FunctionalCheck f = check_functional(cfg, compiled, result);
+        j["functional_check"] = {{"compared", f.compared}, {"mismatches", f.mismatches}, {"max_abs_error", f.max_abs_error}};
+        fmt::print("functional check: {} values compared, {} differ from the reference (max abs error {:.3g})\n", f.compared,
+                   f.mismatches, f.max_abs_error);
+        if (f.mismatches > 0) exit_code = kExitSimulationError;
+    }
     if (!out.empty()) {
-        nlohmann::ordered_json j = report::metrics_json(m);
-        j["program"] = program;
-        j["functional"] = so.functional;
         write_file_atomic(out + "/summary.json", j.dump(2) + "\n");
         fmt::print("wrote {}/summary.json{}\n", out, so.trace_path.empty() ? "" : " and trace.json");
     }
-    return 0;
+    return exit_code;
 }
 
 }  // namespace lpu::cli

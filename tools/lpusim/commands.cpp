@@ -8,7 +8,8 @@ const std::vector<Command>& commands() {
         {"check-config", "validate a hardware config (FILE [--set k=v])", cmd_check_config},
         {"asm", "assemble a text program (IN.lpuasm -o OUT.bin)", cmd_asm},
         {"disasm", "disassemble a binary program (IN.bin [-o OUT.lpuasm])", cmd_disasm},
-        {"run", "simulate a program or workload (--hw FILE --program FILE [--functional] [--out DIR])", cmd_run},
+        {"run", "simulate a program or a workload (--hw FILE --program|--workload FILE [--out DIR])", cmd_run},
+        {"compile", "lower a workload to per-chip assembly (--hw FILE --workload FILE --out DIR)", cmd_compile},
     };
     return list;
 }

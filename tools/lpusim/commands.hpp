@@ -15,6 +15,7 @@ int cmd_check_config(const Args& args);
 int cmd_asm(const Args& args);
 int cmd_disasm(const Args& args);
 int cmd_run(const Args& args);
+int cmd_compile(const Args& args);
 
 struct Command {
     const char* name;

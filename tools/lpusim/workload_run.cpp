@@ -1,0 +1,98 @@
+#include "tools/lpusim/workload_run.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace lpu::cli {
+
+std::string models_dir() {
+    if (const char* env = std::getenv("LPUSIM_MODELS_DIR")) return env;
+    return std::string(LPUSIM_SOURCE_DIR) + "/workloads/models";
+}
+
+sim::SimOptions sim_options(const wl::CompiledWorkload& c, bool functional, const std::string& name) {
+    sim::SimOptions so;
+    so.functional = functional;
+    so.program_file = name;
+    so.mirror_unsimulated_peers = c.mirror_peers;
+    for (const auto& [q, tags] : c.tags)
+        for (const auto& [i, t] : tags) so.tags[q][i] = {t.category, t.layer};
+    for (const auto& s : c.sram_init) so.sram_init.push_back({s.chip, s.slice, s.addr, s.bytes});
+    return so;
+}
+
+nlohmann::ordered_json workload_summary(const hw::HwConfig& cfg, const wl::Workload& w, const wl::CompiledWorkload& c,
+                                        const sim::SimResult& r, const report::RunMetrics& m) {
+    nlohmann::ordered_json j;
+    const double step_s = r.seconds;
+    j["workload"] = w.file;
+    j["kind"] = std::string(wl::kind_name(w.kind));
+    if (w.kind == wl::WorkloadKind::Llama) {
+        j["model"] = w.model.name;
+        j["phase"] = std::string(wl::phase_name(w.phase));
+        j["batch"] = w.batch;
+    }
+    j["chips"] = c.chips;
+    j["tensor_parallel"] = c.tensor;
+    j["pipeline_parallel"] = c.pipeline;
+    j["simulated_chips"] = c.simulated_chips.size();
+    // Pipeline stages hold micro-batches of `batch` users each when the pipeline is full.
+    const double users = c.users * c.pipeline;
+    if (w.kind == wl::WorkloadKind::Llama && c.prefill) {
+        j["time_to_first_token_s"] = step_s;
+        j["prompt_tokens_per_s"] = step_s > 0 ? static_cast<double>(w.seq_len * w.batch) / step_s : 0;
+        j["tokens_per_s_per_user"] = step_s > 0 ? 1.0 / step_s : 0;
+        j["tokens_per_s"] = step_s > 0 ? static_cast<double>(w.batch) / step_s : 0;
+        j["latency_per_token_s"] = step_s;
+    } else if (w.kind == wl::WorkloadKind::Llama) {
+        j["latency_per_token_s"] = step_s;
+        j["tokens_per_s_per_user"] = step_s > 0 ? 1.0 / step_s : 0;
+        j["tokens_per_s"] = step_s > 0 ? users / step_s : 0;
+        j["concurrent_users"] = users;
+    } else {
+        j["gemm_seconds"] = step_s;
+        j["gemm_ops_per_s"] = step_s > 0 ? 2.0 * c.macs / step_s : 0;
+    }
+    j["sram_bytes_used"] = c.sram_bytes_used;
+    j["sram_bytes_per_chip"] = int64_t{cfg.mem.slices} * cfg.mem.slice_bytes();
+    j["weight_bytes"] = c.weight_bytes;
+    j["kv_cache_bytes"] = c.kv_cache_bytes;
+    j["macs"] = c.macs;
+    // Each simulated chip stands for `tensor` chips when peers are mirrored.
+    const double scale = c.mirror_peers ? static_cast<double>(c.tensor) : 1.0;
+    j["macs_simulated"] = m.macs * scale;
+    const double energy = m.energy.total_J() * scale;
+    j["energy_per_step_J"] = energy;
+    j["energy_per_token_J"] = c.tokens_per_step > 0 ? energy / c.tokens_per_step : 0;
+    j["tokens_per_J"] = energy > 0 ? c.tokens_per_step / energy : 0;
+    j["average_power_W_per_chip"] = m.average_power_W_per_chip;
+    j["system_power_W"] = m.average_power_W_per_chip * c.chips;
+    j["notes"] = c.notes;
+    return j;
+}
+
+FunctionalCheck check_functional(const hw::HwConfig& cfg, const wl::CompiledWorkload& c, const sim::SimResult& r) {
+    FunctionalCheck f;
+    if (c.reference.empty()) return f;
+    f.checked = true;
+    const int vb = cfg.vector_bytes();
+    int64_t total_cols = 0;
+    for (const auto& loc : c.results) total_cols = std::max(total_cols, loc.column0 + loc.columns);
+    for (const auto& loc : c.results) {
+        const auto bytes = r.read_sram(loc.chip, loc.slice, loc.addr, static_cast<uint64_t>(loc.rows * loc.row_vectors), vb);
+        for (int64_t row = 0; row < loc.rows; ++row)
+            for (int64_t col = 0; col < loc.columns; ++col) {
+                float v;
+                std::memcpy(&v, bytes.data() + (row * loc.row_vectors * vb + 4 * col), 4);
+                const float ref = c.reference[static_cast<size_t>(row * total_cols + loc.column0 + col)];
+                const double err = std::fabs(static_cast<double>(v) - static_cast<double>(ref));
+                f.max_abs_error = std::max(f.max_abs_error, std::isnan(err) ? INFINITY : err);
+                if (!(v == ref)) ++f.mismatches;
+                ++f.compared;
+            }
+    }
+    return f;
+}
+
+}  // namespace lpu::cli

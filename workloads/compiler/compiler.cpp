@@ -1,0 +1,126 @@
+#include "workloads/compiler/compiler.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <random>
+
+#include "workloads/compiler/emitter.hpp"
+#include "workloads/compiler/lower_llama.hpp"
+#include "workloads/compiler/lower_matmul.hpp"
+
+namespace lpu::wl {
+
+namespace {
+
+// Reference of the lowered GEMM, in the same arithmetic order as the lowering (per k-tile
+// partial sums, int32 wrap-around, fp32 dequant, group sums in k order): docs/compiler.md.
+std::vector<float> reference_gemm(const Workload& w, const Mapping& mp, const hw::HwConfig& cfg,
+                                  const std::vector<float>& a, const QuantizedMatrix& b) {
+    const int64_t M = w.m, K = w.k, N = w.n;
+    const bool fp16 = w.precision.format == WeightFormat::Fp16;
+    int64_t tile_k = std::min<int64_t>(mp.tile_k, cfg.mxm.rows);
+    const bool grouped = is_packed(w.precision.format) && w.precision.group_size > 0 && w.precision.group_size < K;
+    const int64_t group = grouped ? w.precision.group_size : K;
+    if (grouped) {
+        tile_k = std::min<int64_t>(tile_k, group);
+        while (group % tile_k != 0) --tile_k;
+    }
+    std::vector<float> c(static_cast<size_t>(M * N), 0.0f);
+    for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n) {
+            if (fp16) {
+                float acc = 0;
+                for (int64_t k0 = 0; k0 < K; k0 += tile_k) {
+                    float part = 0;
+                    for (int64_t k = k0; k < std::min(K, k0 + tile_k); ++k)
+                        part += a[static_cast<size_t>(m * K + k)] * b.values[static_cast<size_t>(k * N + n)];
+                    acc += part;
+                }
+                c[static_cast<size_t>(m * N + n)] = acc;
+                continue;
+            }
+            const int64_t step = grouped ? tile_k : K;
+            float sum = 0;
+            for (int64_t k0 = 0; k0 < K; k0 += step) {
+                uint32_t acc = 0;  // int32 accumulators wrap
+                for (int64_t k = k0; k < std::min(K, k0 + step); ++k)
+                    acc += static_cast<uint32_t>(static_cast<int32_t>(a[static_cast<size_t>(m * K + k)]) *
+                                                 static_cast<int32_t>(b.q[static_cast<size_t>(k * N + n)]));
+                const int64_t g = grouped ? k0 / group : 0;
+                const float s = b.scales[static_cast<size_t>(g * N + n)];
+                const float d = static_cast<float>(static_cast<float>(static_cast<int32_t>(acc)) * s);
+                sum = k0 == 0 ? d : static_cast<float>(sum + d);
+            }
+            c[static_cast<size_t>(m * N + n)] = sum;
+        }
+    return c;
+}
+
+CompiledWorkload compile_gemm(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& opt) {
+    CompiledWorkload out;
+    ProgramBuilder builder(out);
+    const int chips = static_cast<int>(w.chips);
+    if (chips > cfg.system.chips)
+        throw SimulationError(fmt::format("the gemm asks for {} chips; the hardware config has system.chips = {}", chips,
+                                          cfg.system.chips));
+    if (opt.functional && chips != 1)
+        throw SimulationError("functional mode for a gemm split over several chips is not yet supported; use chips: 1");
+    out.chips = chips;
+    out.tensor = chips;
+    const bool fp16 = w.precision.format == WeightFormat::Fp16;
+    std::vector<float> a;
+    QuantizedMatrix b;
+    if (opt.functional) {
+        std::mt19937_64 rng(opt.seed);
+        std::uniform_real_distribution<float> wdist(-1.0f, 1.0f);
+        std::uniform_int_distribution<int> adist(-127, 127);
+        std::vector<float> wf(static_cast<size_t>(w.k * w.n));
+        for (auto& v : wf) v = wdist(rng);
+        b = quantize(w.precision, wf, w.k, w.n);
+        a.resize(static_cast<size_t>(w.m * w.k));
+        for (auto& v : a) v = fp16 ? round_to_fp16(wdist(rng)) : static_cast<float>(adist(rng));
+    }
+    // Column split over chips: chip c computes columns [c*N/chips, (c+1)*N/chips).
+    const int64_t n_per_chip = (w.n + chips - 1) / chips;
+    for (int c = 0; c < chips; ++c) {
+        const int64_t n = std::min(n_per_chip, w.n - c * n_per_chip);
+        if (n <= 0) break;
+        ChipEmitter e(cfg, c, builder);
+        e.tag("matmul");
+        MatmulContext ctx{e, w.mapping, opt.functional ? &out.sram_init : nullptr, 0};
+        MatmulShape sh;
+        sh.m = w.m;
+        sh.k = w.k;
+        sh.n = n;
+        sh.weight = w.precision;
+        sh.act_fp16 = fp16;
+        sh.what = "gemm";
+        const MatmulResult r = emit_matmul(ctx, sh, opt.functional ? MatmulData{&a, &b} : MatmulData{});
+        e.fence();
+        out.simulated_chips.push_back(c);
+        out.sram_bytes_used = std::max(out.sram_bytes_used, e.used_bytes());
+        if (c == 0) {
+            for (size_t j = 0; j < r.out_regions.size(); ++j) {
+                const int64_t col0 = static_cast<int64_t>(j) * r.tile_n;
+                out.results.push_back({0, r.out_regions[j].slice, r.out_regions[j].addr, w.m, 4, std::min(r.tile_n, n - col0),
+                                       col0, isa::DType::Fp32});
+            }
+            out.notes.push_back(fmt::format("gemm: {} weight tiles on chip 0, tile_n {}", r.tiles, r.tile_n));
+        }
+    }
+    out.weight_bytes = storage_bytes(w.precision, w.k, w.n);
+    out.macs = static_cast<double>(w.m) * static_cast<double>(w.k) * static_cast<double>(w.n);
+    out.tokens_per_step = static_cast<double>(w.m);
+    if (opt.functional) out.reference = reference_gemm(w, w.mapping, cfg, a, b);
+    return out;
+}
+
+}  // namespace
+
+CompiledWorkload compile(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& options) {
+    if (w.kind == WorkloadKind::Gemm) return compile_gemm(cfg, w, options);
+    return compile_llama(cfg, w, options);
+}
+
+}  // namespace lpu::wl

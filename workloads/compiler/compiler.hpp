@@ -1,0 +1,77 @@
+// The workload compiler: lowers a workload (a LLaMA model in one phase, or one GEMM) onto a
+// hardware config as per-chip, per-queue instruction streams, with SRAM placement, tiling
+// onto the MXM planes, unpack/dequant on the VXM, and C2C collectives for tensor and
+// pipeline parallelism. docs/compiler.md describes every lowering and its approximations.
+// Pure C++: no SystemC (the simulator runs the result).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hw/config.hpp"
+#include "isa/program.hpp"
+#include "workloads/compiler/workload.hpp"
+
+namespace lpu::wl {
+
+struct InstrTag {
+    std::string category;  // breakdown category: matmul, weight_install, unpack, attention, ...
+    int layer = -1;        // model layer, -1 for none
+};
+
+// Initial SRAM contents (functional mode): `bytes` at vector address `addr` of a slice.
+struct SramInit {
+    int chip = 0;
+    int slice = 0;
+    uint64_t addr = 0;
+    std::vector<uint8_t> bytes;
+};
+
+// Where a functional result lands: `rows` rows of `row_vectors` vectors each, row r at
+// vector address addr + r * row_vectors of `slice`, elements of `type`.
+struct ResultLocation {
+    int chip = 0;
+    int slice = 0;
+    uint64_t addr = 0;
+    int64_t rows = 0;
+    int64_t row_vectors = 0;
+    int64_t columns = 0;  // valid elements per row
+    int64_t column0 = 0;  // first output column of this tile
+    isa::DType type = isa::DType::Fp32;
+};
+
+struct CompileOptions {
+    bool functional = false;    // also produce SRAM contents (random weights, fixed seed)
+    bool full_system = false;   // simulate every chip instead of one representative per stage
+    uint64_t seed = 1;
+};
+
+struct CompiledWorkload {
+    isa::Program program;
+    std::map<size_t, std::map<uint32_t, InstrTag>> tags;  // queue index -> instruction -> tag
+    std::vector<SramInit> sram_init;
+    std::vector<ResultLocation> results;  // functional: per output tile, columns from column0
+    std::vector<float> reference;  // functional GEMM: the reference result (rows x columns)
+
+    int tensor = 1;
+    int pipeline = 1;
+    int chips = 1;                     // chips the workload occupies
+    std::vector<int> simulated_chips;  // chips given a program
+    bool mirror_peers = false;         // tensor-parallel peers stand in for each other
+    int64_t sram_bytes_used = 0;       // largest over chips, after placement
+    int64_t weight_bytes = 0;          // whole model, true stored size
+    int64_t kv_cache_bytes = 0;        // whole model
+    double macs = 0;                   // analytical MACs of the step over the whole system
+    double tokens_per_step = 0;        // tokens produced by one simulated step (all users)
+    double users = 1;                  // concurrent sequences (batch x pipeline micro-batches)
+    bool prefill = false;
+    std::vector<std::string> notes;    // what the compiler decided and why
+};
+
+// Throws InputError (exit 2) for workloads the hardware cannot express (tile larger than a
+// plane, planes beyond the config), SimulationError (exit 1) when the model does not fit.
+CompiledWorkload compile(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& options);
+
+}  // namespace lpu::wl

@@ -1,0 +1,106 @@
+// Building one chip's instruction streams: queues, program-order line numbers (which also
+// order stream-register turns, docs/timing.md), breakdown tags, SRAM allocation and the
+// stream-register plan.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hw/config.hpp"
+#include "isa/program.hpp"
+#include "workloads/compiler/compiler.hpp"
+
+namespace lpu::wl {
+
+// A contiguous run of vectors in one bank of one slice.
+struct Region {
+    int slice = 0;
+    uint64_t addr = 0;
+    uint64_t vectors = 0;
+};
+
+class ProgramBuilder {
+public:
+    explicit ProgramBuilder(CompiledWorkload& out) : out_(out) {}
+    // Appends to queue (chip, unit, index); the line number is the global emission order.
+    void emit(int chip, isa::Unit unit, int index, isa::Opcode op, std::initializer_list<int64_t> operands,
+              const InstrTag& tag);
+    uint64_t instructions() const { return line_; }
+
+private:
+    CompiledWorkload& out_;
+    std::map<std::tuple<int, isa::Unit, int>, size_t> queue_of_;
+    uint32_t line_ = 0;
+};
+
+class ChipEmitter {
+public:
+    ChipEmitter(const hw::HwConfig& cfg, int chip, ProgramBuilder& builder);
+
+    int chip() const { return chip_; }
+    const hw::HwConfig& cfg() const { return cfg_; }
+    void tag(const std::string& category, int layer = -1) { tag_ = {category, layer}; }
+    const InstrTag& current_tag() const { return tag_; }
+    void emit(isa::Unit unit, int index, isa::Opcode op, std::initializer_list<int64_t> operands) {
+        builder_.emit(chip_, unit, index, op, operands, tag_);
+    }
+
+    // Slices of a hemisphere, i = 0 nearest the VXM.
+    int slices_per_hemisphere() const { return cfg_.mem.slices / 2; }
+    int slice(bool west, int i) const { return west ? i : slices_per_hemisphere() + i; }
+    bool plane_is_west(int plane) const { return plane < (cfg_.mxm.planes + 1) / 2; }
+
+    // Allocate `vectors` in one bank of the given slice; throws SimulationError when full.
+    // Persistent data (weights, scales, KV cache) grows from the bottom of each bank;
+    // scratch (activations) from the top, released with release_scratch() after each layer.
+    Region alloc(int slice, uint64_t vectors, const std::string& what, bool scratch = false);
+    // Allocate in the hemisphere's slice with the most free space (ties: lowest index).
+    Region alloc_in_hemisphere(bool west, uint64_t vectors, const std::string& what, bool scratch = false);
+    void release_scratch();
+    int64_t used_bytes() const;       // persistent plus the scratch high-water mark
+    int64_t persistent_bytes() const;
+
+    // SRAM reads and writes with read-after-write ordering through the ICU: a fence() ends an
+    // operation (each queue that wrote notifies, once its writes are done); a later read that
+    // depends on it first syncs on all those notifies (docs/compiler.md, "dependencies").
+    void read(const Region& r, uint64_t offset, uint64_t n, isa::StreamRef out, bool depends);
+    void write(const Region& r, uint64_t offset, uint64_t n, isa::StreamRef in);
+    void fence();
+
+    // Round-robin VXM ALU and SXM unit choice.
+    int next_alu() { return alu_rr_++ % cfg_.vxm.alus_per_lane; }
+
+private:
+    const hw::HwConfig& cfg_;
+    int chip_;
+    ProgramBuilder& builder_;
+    InstrTag tag_;
+    std::vector<std::vector<uint64_t>> next_free_;  // per slice, per bank: next free vector (bottom)
+    std::vector<std::vector<uint64_t>> scratch_;    // per slice, per bank: vectors used from the top
+    int64_t scratch_peak_vectors_ = 0;
+    int alu_rr_ = 0;
+    std::vector<int> writers_;  // slices written since the last fence
+    int64_t fence_id_ = -1, fence_count_ = 0;
+    std::vector<int> synced_;  // slices that synced on the current fence
+};
+
+// Stream-register plan (docs/compiler.md): fixed registers per plane so concurrent flows
+// never share one; registers 26..31 of each direction serve VXM pipelines.
+struct PlaneStreams {
+    bool weights_east = false;  // direction of weight and activation streams into the plane
+    int weights = 0;            // first of 8 registers
+    int activations = 0;
+    bool acc_east = true;       // direction of the int32 results leaving the plane
+    int acc = 0;                // first of 4 registers
+};
+PlaneStreams plane_streams(const ChipEmitter& e, int plane);
+inline constexpr int kVxmStreamBase = 26;
+
+isa::StreamRef stream(int id, bool east, int width = 1);
+int64_t s(isa::StreamRef r);  // encoded operand
+
+}  // namespace lpu::wl

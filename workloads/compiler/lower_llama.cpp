@@ -1,0 +1,394 @@
+#include "workloads/compiler/lower_llama.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "workloads/compiler/emitter.hpp"
+#include "workloads/compiler/lower_matmul.hpp"
+
+namespace lpu::wl {
+
+namespace {
+
+using isa::DType;
+using isa::Opcode;
+using isa::Unit;
+
+int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// A vector-unit operation of a pass: binary ops read a second operand from SRAM.
+struct VecOp {
+    Opcode op;
+    bool binary = false;
+    bool sxm = false;  // runs on the SXM instead (lane movement)
+};
+
+// Registers for vector passes (east-flowing, west slices -> VXM -> east slices).
+constexpr int kPassIn = kVxmStreamBase;           // 26, 27 alternate between ops
+constexpr int kPassSecond = kVxmStreamBase + 2;   // 28: second operands
+
+class LayerLowering {
+public:
+    LayerLowering(const hw::HwConfig& cfg, const Workload& w, ChipEmitter& e, int tensor, int rank, int stage_first_chip)
+        : cfg_(cfg), w_(w), m_(w.model), e_(e), t_(tensor), rank_(rank), group_first_(stage_first_chip) {}
+
+    bool west(const Region& r) const { return r.slice < e_.slices_per_hemisphere(); }
+    // A stream from a slice toward the centre (VXM, C2C), and from the centre to a slice.
+    isa::StreamRef to_centre(const Region& r, int reg) const { return stream(reg, west(r)); }
+    isa::StreamRef from_centre(const Region& r, int reg) const { return stream(reg, !west(r)); }
+
+    // fp32 rows of `elements` per token, M tokens: element rows (320 elements each).
+    int64_t rows(int64_t elements, int64_t tokens) const { return tokens * cdiv(elements, cfg_.vector_bytes()); }
+
+    // A pass over `elem_rows` rows: read (fp32) -> ops on the VXM -> write, all in SRAM scratch.
+    void vector_pass(const std::string& category, int64_t elem_rows, const std::vector<VecOp>& ops, DType out_type = DType::Fp32) {
+        if (elem_rows <= 0) return;
+        e_.tag(category, layer_);
+        const uint64_t in_vecs = static_cast<uint64_t>(4 * elem_rows);
+        const Region src = e_.alloc_in_hemisphere(true, in_vecs, category + " input", true);
+        e_.read(src, 0, in_vecs, stream(kPassIn, true), true);
+        int cur = kPassIn;
+        DType cur_type = DType::Fp32;
+        for (size_t i = 0; i < ops.size(); ++i) {
+            const VecOp& op = ops[i];
+            const bool last = i + 1 == ops.size();
+            const DType t = last && op.op == Opcode::Cvt ? out_type : DType::Fp32;
+            const int next = cur == kPassIn ? kPassIn + 1 : kPassIn;
+            const int64_t vec_per_row = static_cast<int64_t>(4);
+            if (op.sxm) {
+                e_.emit(Unit::Sxm, 0, op.op, {elem_rows * vec_per_row, s(stream(cur, true)), s(stream(next, true)),
+                                              op.op == Opcode::Permute ? 1 : 0});
+            } else if (op.binary) {
+                const Region second = e_.alloc_in_hemisphere(true, in_vecs, category + " operand", true);
+                e_.read(second, 0, in_vecs, stream(kPassSecond, true), true);
+                e_.emit(Unit::Vxm, e_.next_alu(), op.op, {elem_rows, s(stream(cur, true)), s(stream(kPassSecond, true)),
+                                                          s(stream(next, true)), static_cast<int64_t>(DType::Fp32)});
+            } else if (op.op == Opcode::Cvt) {
+                e_.emit(Unit::Vxm, e_.next_alu(), op.op, {elem_rows, s(stream(cur, true)), s(stream(next, true)),
+                                                          static_cast<int64_t>(cur_type), static_cast<int64_t>(t)});
+            } else if (op.op == Opcode::AddImm || op.op == Opcode::MulImm) {
+                e_.emit(Unit::Vxm, e_.next_alu(), op.op, {elem_rows, s(stream(cur, true)), 0x3f800000 /* 1.0f */,
+                                                          s(stream(next, true)), static_cast<int64_t>(DType::Fp32)});
+            } else {
+                e_.emit(Unit::Vxm, e_.next_alu(), op.op, {elem_rows, s(stream(cur, true)), s(stream(next, true)),
+                                                          static_cast<int64_t>(DType::Fp32)});
+            }
+            cur = next;
+            cur_type = t;
+        }
+        const uint64_t out_vecs = static_cast<uint64_t>(elem_rows * (cur_type == DType::Int8 ? 1 : 4));
+        const Region dst = e_.alloc_in_hemisphere(false, out_vecs, category + " output", true);
+        e_.write(dst, 0, out_vecs, stream(cur, true));
+        e_.fence();
+    }
+
+    MatmulResult matmul(const std::string& what, int64_t M, int64_t K, int64_t N, const WeightSpec& spec, bool act_fp16,
+                        const std::string& category) {
+        e_.tag(category, layer_);
+        MatmulContext ctx{e_, w_.mapping, nullptr, dma_addr_};
+        MatmulShape sh;
+        sh.m = M;
+        sh.k = K;
+        sh.n = N;
+        sh.weight = spec;
+        sh.act_fp16 = act_fp16;
+        sh.weights_via_dma = w_.weight_location == WeightLocation::MemoryInterface && category == "matmul";
+        sh.what = fmt::format("layer {} {}", layer_, what);
+        const MatmulResult r = emit_matmul(ctx, sh);
+        dma_addr_ = ctx.dma_next_addr;
+        e_.fence();
+        return r;
+    }
+
+    // Direct all-reduce over the tensor-parallel group, as in [TSP22] sec. 5 for a fully
+    // connected node: reduce-scatter (each rank sends a 1/t chunk to every peer and adds the
+    // t-1 chunks it receives) then all-gather (each rank sends its reduced chunk to every peer).
+    void all_reduce(int64_t elem_rows) {
+        if (t_ <= 1 || elem_rows <= 0) return;
+        e_.tag("c2c", layer_);
+        const int64_t chunk_rows = cdiv(elem_rows, t_);
+        const int64_t chunk_vecs = 4 * chunk_rows;
+        const Region part = e_.alloc_in_hemisphere(true, static_cast<uint64_t>(4 * elem_rows), "all-reduce input", true);
+        const Region mine = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(chunk_vecs), "all-reduce sum", true);
+        for (int phase = 0; phase < 2; ++phase) {
+            for (int d = 1; d < t_; ++d) {
+                const int peer = group_first_ + (rank_ + d) % t_;
+                const int link = (d - 1) % std::max(cfg_.c2c.links, 1);
+                // send this rank's copy of the peer's chunk (phase 0) or the reduced chunk (phase 1)
+                const Region& src = phase == 0 ? part : mine;
+                e_.read(src, 0, static_cast<uint64_t>(chunk_vecs), to_centre(src, kPassIn), true);
+                e_.emit(Unit::C2c, link, Opcode::Send, {peer, chunk_vecs, s(to_centre(src, kPassIn))});
+            }
+            for (int d = 1; d < t_; ++d) {
+                const int peer = group_first_ + (rank_ + d) % t_;
+                const int link = (d - 1) % std::max(cfg_.c2c.links, 1);
+                e_.emit(Unit::C2c, link, Opcode::Recv, {peer, chunk_vecs, s(stream(kPassIn + 1, true))});
+                if (phase == 0) {
+                    e_.tag("residual", layer_);
+                    e_.read(part, 0, static_cast<uint64_t>(chunk_vecs), stream(kPassSecond, true), true);
+                    e_.emit(Unit::Vxm, e_.next_alu(), Opcode::Add, {chunk_rows, s(stream(kPassIn + 1, true)), s(stream(kPassSecond, true)),
+                                                                     s(stream(kPassIn + 3, true)), static_cast<int64_t>(DType::Fp32)});
+                    e_.write(mine, 0, static_cast<uint64_t>(chunk_vecs), stream(kPassIn + 3, true));
+                    e_.tag("c2c", layer_);
+                } else {
+                    const Region got = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(chunk_vecs), "all-gather chunk", true);
+                    e_.write(got, 0, static_cast<uint64_t>(chunk_vecs), from_centre(got, kPassIn + 1));
+                }
+            }
+            e_.fence();
+        }
+    }
+
+    void attention(int64_t M, int64_t context) {
+        const int64_t hd = m_.head_dim();
+        const int64_t kv_local = std::max<int64_t>(1, m_.num_key_value_heads / t_);
+        const int64_t group = m_.query_heads_per_kv_head();
+        const bool fp16 = w_.kv_cache == ElementType::Fp16;
+        const WeightSpec kv_spec{fp16 ? WeightFormat::Fp16 : WeightFormat::Int8, 0};
+        for (int64_t h = 0; h < kv_local; ++h) {
+            // scores = q K^T: the K cache (head_dim x context) is installed like weights
+            matmul(fmt::format("kv head {} scores", h), M * group, hd, context, kv_spec, fp16, "attention");
+            vector_pass("softmax", rows(context, M * group),
+                        {{Opcode::RedMax}, {Opcode::Sub, true}, {Opcode::Exp}, {Opcode::RedSum}, {Opcode::Recip},
+                         {Opcode::Mul, true}, {Opcode::Cvt}},
+                        fp16 ? DType::Fp16 : DType::Int8);
+            // out = P V: the V cache (context x head_dim)
+            matmul(fmt::format("kv head {} values", h), M * group, context, hd, kv_spec, fp16, "attention");
+        }
+    }
+
+    void layer(int l, int64_t M, int64_t context) {
+        layer_ = l;
+        const int64_t h = m_.hidden_size, i = m_.intermediate_size;
+        const bool act16 = w_.activations == ElementType::Fp16;
+        const DType act_t = act16 ? DType::Fp16 : DType::Int8;
+        auto spec = [&](Matrix mx) { return weight_spec(w_, l, mx); };
+        std::vector<VecOp> norm = {{Opcode::Mul, true}, {Opcode::RedSum}, {Opcode::Rsqrt}, {Opcode::Mul, true}};
+        if (!w_.mapping.fuse_norm) norm.push_back({Opcode::Mul, true});  // gamma, unless folded into the next weights
+        norm.push_back({Opcode::Cvt});
+        vector_pass("norm", rows(h, M), norm, act_t);
+        matmul("q", M, h, h / t_, spec(Matrix::Q), act16, "matmul");
+        matmul("k", M, h, std::max<int64_t>(m_.kv_dim() / t_, m_.head_dim()), spec(Matrix::K), act16, "matmul");
+        matmul("v", M, h, std::max<int64_t>(m_.kv_dim() / t_, m_.head_dim()), spec(Matrix::V), act16, "matmul");
+        if (!w_.mapping.fuse_dequant) vector_pass("dequant", rows(h / t_ + 2 * m_.kv_dim() / t_, M), {{Opcode::Cvt}});
+        vector_pass("rope", rows(h / t_ + m_.kv_dim() / t_, M),
+                    {{Opcode::Permute, false, true}, {Opcode::Mul, true}, {Opcode::Add, true}, {Opcode::Cvt}}, act_t);
+        attention(M, context);
+        matmul("o", M, h / t_, h, spec(Matrix::O), act16, "matmul");
+        all_reduce(rows(h, M));
+        vector_pass("residual", rows(h, M), {{Opcode::Add, true}});
+        vector_pass("norm", rows(h, M), norm, act_t);
+        matmul("gate", M, h, i / t_, spec(Matrix::Gate), act16, "matmul");
+        matmul("up", M, h, i / t_, spec(Matrix::Up), act16, "matmul");
+        // SwiGLU: silu(g) * u = g / (1 + exp(-g)) * u
+        vector_pass("activation", rows(i / t_, M),
+                    {{Opcode::Neg}, {Opcode::Exp}, {Opcode::AddImm}, {Opcode::Recip}, {Opcode::Mul, true},
+                     {Opcode::Mul, true}, {Opcode::Cvt}},
+                    act_t);
+        matmul("down", M, i / t_, h, spec(Matrix::Down), act16, "matmul");
+        all_reduce(rows(h, M));
+        vector_pass("residual", rows(h, M), {{Opcode::Add, true}});
+        e_.release_scratch();
+    }
+
+    void embedding(int64_t M) {
+        layer_ = -1;
+        e_.tag("embedding", -1);
+        // The table (vocab x hidden/t, fp16 or int8) is split by hidden columns over the group.
+        const int64_t elem_bytes = w_.embedding == WeightFormat::Fp16 ? 2 : 1;
+        const int64_t row_vecs = cdiv(m_.hidden_size / t_ * elem_bytes, cfg_.vector_bytes());
+        const int64_t per_slice = std::max<int64_t>(1, (cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice) / row_vecs);
+        std::vector<Region> table;
+        for (int64_t r = 0; r < m_.vocab_size; r += per_slice) {
+            const int64_t n = std::min(per_slice, m_.vocab_size - r);
+            table.push_back(e_.alloc_in_hemisphere(table.size() % 2 == 0, static_cast<uint64_t>(n * row_vecs), "embedding table"));
+        }
+        // One row read per token from the slice holding it (the token is not known at compile
+        // time; rows are spread over slices, so the cost does not depend on it).
+        std::vector<Region> rows_out;
+        for (int64_t tkn = 0; tkn < M; ++tkn) {
+            const Region& tab = table[static_cast<size_t>(tkn) % table.size()];
+            const Region out = e_.alloc(tab.slice, static_cast<uint64_t>(row_vecs), "embedding row", true);
+            e_.read(tab, 0, static_cast<uint64_t>(row_vecs), stream(kPassIn + 4, true), false);
+            e_.write(out, 0, static_cast<uint64_t>(row_vecs), stream(kPassIn + 4, true));
+            rows_out.push_back(out);
+        }
+        e_.fence();
+        if (t_ > 1) {
+            // all-gather of the hidden shards
+            e_.tag("c2c", -1);
+            for (int d = 1; d < t_; ++d) {
+                const int peer = group_first_ + (rank_ + d) % t_;
+                for (const Region& row : rows_out) {
+                    e_.read(row, 0, static_cast<uint64_t>(row_vecs), to_centre(row, kPassIn), true);
+                    e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Send, {peer, row_vecs, s(to_centre(row, kPassIn))});
+                }
+            }
+            for (int d = 1; d < t_; ++d) {
+                const int peer = group_first_ + (rank_ + d) % t_;
+                for (int64_t tkn = 0; tkn < M; ++tkn) {
+                    const Region got = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(row_vecs), "embedding shard", true);
+                    e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Recv, {peer, row_vecs, s(from_centre(got, kPassIn + 1))});
+                    e_.write(got, 0, static_cast<uint64_t>(row_vecs), from_centre(got, kPassIn + 1));
+                }
+            }
+            e_.fence();
+        }
+        e_.release_scratch();
+    }
+
+    void head(int64_t users) {
+        layer_ = -1;
+        const bool act16 = w_.activations == ElementType::Fp16;
+        const DType act_t = act16 ? DType::Fp16 : DType::Int8;
+        vector_pass("norm", rows(m_.hidden_size, users),
+                    {{Opcode::Mul, true}, {Opcode::RedSum}, {Opcode::Rsqrt}, {Opcode::Mul, true}, {Opcode::Cvt}}, act_t);
+        matmul("lm_head", users, m_.hidden_size, cdiv(m_.vocab_size, t_), w_.lm_head, act16, "lm_head");
+        // greedy sampling: the largest logit of this shard, then exchange (value, index) pairs
+        vector_pass("sampling", rows(cdiv(m_.vocab_size, t_), users), {{Opcode::RedMax}});
+        if (t_ > 1) {
+            e_.tag("c2c", -1);
+            const Region best = e_.alloc_in_hemisphere(true, static_cast<uint64_t>(users), "sampling", true);
+            for (int d = 1; d < t_; ++d) {
+                const int peer = group_first_ + (rank_ + d) % t_;
+                e_.read(best, 0, static_cast<uint64_t>(users), to_centre(best, kPassIn), true);
+                e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Send, {peer, users, s(to_centre(best, kPassIn))});
+            }
+            for (int d = 1; d < t_; ++d) {
+                const int peer = group_first_ + (rank_ + d) % t_;
+                const Region got = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(users), "sampling shard", true);
+                e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Recv, {peer, users, s(from_centre(got, kPassIn + 1))});
+                e_.write(got, 0, static_cast<uint64_t>(users), from_centre(got, kPassIn + 1));
+            }
+            e_.fence();
+        }
+        e_.release_scratch();
+    }
+
+    // Pipeline hand-off: activations to the next stage's chip of the same rank.
+    void send_to(int peer, int64_t M) {
+        e_.tag("c2c", layer_);
+        const int64_t vecs = 4 * rows(m_.hidden_size, M);
+        const Region x = e_.alloc_in_hemisphere(true, static_cast<uint64_t>(vecs), "stage output", true);
+        e_.read(x, 0, static_cast<uint64_t>(vecs), to_centre(x, kPassIn), true);
+        e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Send, {peer, vecs, s(to_centre(x, kPassIn))});
+        e_.release_scratch();
+    }
+    void receive_from(int peer, int64_t M) {
+        e_.tag("c2c", -1);
+        const int64_t vecs = 4 * rows(m_.hidden_size, M);
+        const Region x = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(vecs), "stage input", true);
+        e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Recv, {peer, vecs, s(from_centre(x, kPassIn + 1))});
+        e_.write(x, 0, static_cast<uint64_t>(vecs), from_centre(x, kPassIn + 1));
+        e_.fence();
+        e_.release_scratch();
+    }
+
+private:
+    const hw::HwConfig& cfg_;
+    const Workload& w_;
+    const ModelShape& m_;
+    ChipEmitter& e_;
+    int t_, rank_, group_first_;
+    int layer_ = -1;
+    uint64_t dma_addr_ = 0;
+};
+
+std::string gb(double bytes) { return fmt::format("{:.2f} GB", bytes / 1e9); }
+
+}  // namespace
+
+CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& opt) {
+    if (opt.functional)
+        throw SimulationError(
+            "functional mode is not yet supported for llama workloads (it is for gemm workloads); run without --functional");
+    const ModelShape& m = w.model;
+    if (w.weight_location == WeightLocation::MemoryInterface && !cfg.memory_interface.present())
+        throw InputError({w.file, 0, 0}, "weights.location", "memory_interface",
+                         "sram: the hardware config has no memory interface (memory_interface.kind: none)");
+    const bool prefill = w.phase == Phase::Prefill;
+    const int64_t M = tokens_per_step(w);
+    const int64_t context = prefill ? w.seq_len : w.context_len + 1;
+    const WeightBytes wb = weight_bytes(w);
+    const int64_t kv = kv_cache_bytes(w);
+    const int64_t sram = int64_t{cfg.mem.slices} * cfg.mem.slice_bytes();
+    const bool streamed = w.weight_location == WeightLocation::MemoryInterface;
+    const int64_t resident = (streamed ? 0 : wb.total()) + kv;
+    // 15% of each chip is kept for activations, scales and tile padding.
+    const int64_t min_chips = std::max<int64_t>(1, cdiv(resident, sram * 85 / 100));
+
+    int64_t t = w.parallelism.tensor, p = w.parallelism.pipeline;
+    if (t == 0) {
+        t = 1;
+        const int64_t want = std::min<int64_t>(min_chips, cfg.system.chips_per_node);
+        while (t < want && m.num_attention_heads % (t * 2) == 0 && t * 2 <= cfg.system.chips_per_node) t *= 2;
+    }
+    if (p == 0) p = std::min<int64_t>(m.num_hidden_layers, cdiv(min_chips, t));
+    const auto does_not_fit = [&](const std::string& why) {
+        return SimulationError(fmt::format(
+            "does not fit: {} needs {} in SRAM (weights {}{}, KV cache {}); the configured system has {} on {} chip(s) of {} "
+            "bytes; minimum chips: {}. {}",
+            m.name, gb(static_cast<double>(resident)), gb(static_cast<double>(wb.total())), streamed ? " streamed, not counted" : "",
+            gb(static_cast<double>(kv)), gb(static_cast<double>(sram) * cfg.system.chips), cfg.system.chips, sram, min_chips, why));
+    };
+    if (t * p > cfg.system.chips)
+        throw does_not_fit(fmt::format("tensor {} x pipeline {} = {} chips are more than system.chips = {}.", t, p, t * p,
+                                       cfg.system.chips));
+
+    // Try the placement; when it runs out of SRAM (activations, padding), add pipeline stages.
+    for (;;) {
+        try {
+            CompiledWorkload out;
+            out.tensor = static_cast<int>(t);
+            out.pipeline = static_cast<int>(p);
+            out.chips = static_cast<int>(t * p);
+            out.prefill = prefill;
+            out.mirror_peers = !opt.full_system && t > 1;
+            out.weight_bytes = wb.total();
+            out.kv_cache_bytes = kv;
+            const MacCount macs = prefill ? prefill_macs(m, w.seq_len) : decode_macs_per_token(m, w.context_len);
+            out.macs = static_cast<double>(macs.total()) * static_cast<double>(w.batch);
+            out.tokens_per_step = static_cast<double>(w.batch);  // one new token per sequence per step
+            out.users = static_cast<double>(w.batch);
+            ProgramBuilder builder(out);
+            const int64_t layers_per_stage = cdiv(m.num_hidden_layers, p);
+            for (int64_t stage = 0; stage < p; ++stage) {
+                const int first_chip = static_cast<int>(stage * t);
+                const int ranks = opt.full_system ? static_cast<int>(t) : 1;
+                for (int rank = 0; rank < ranks; ++rank) {
+                    ChipEmitter e(cfg, first_chip + rank, builder);
+                    LayerLowering lower(cfg, w, e, static_cast<int>(t), rank, first_chip);
+                    if (stage == 0)
+                        lower.embedding(M);
+                    else
+                        lower.receive_from(static_cast<int>((stage - 1) * t) + rank, M);
+                    const int64_t l0 = stage * layers_per_stage;
+                    const int64_t l1 = std::min(m.num_hidden_layers, l0 + layers_per_stage);
+                    for (int64_t l = l0; l < l1; ++l) lower.layer(static_cast<int>(l), M, context);
+                    if (stage + 1 < p)
+                        lower.send_to(static_cast<int>((stage + 1) * t) + rank, M);
+                    else
+                        lower.head(w.batch);  // prefill: logits of the last position of each sequence
+                    out.simulated_chips.push_back(first_chip + rank);
+                    out.sram_bytes_used = std::max(out.sram_bytes_used, e.used_bytes());
+                }
+            }
+            out.notes.push_back(fmt::format("{} {}: tensor {} x pipeline {} = {} chips ({} layers per stage); simulated chips: {}{}",
+                                            m.name, phase_name(w.phase), t, p, t * p, layers_per_stage, out.simulated_chips.size(),
+                                            out.mirror_peers ? " (one per stage; tensor-parallel peers mirrored)" : ""));
+            return out;
+        } catch (const SimulationError& e) {
+            const std::string what = e.what();
+            const bool placement = what.find("does not fit: chip") != std::string::npos;
+            if (!placement || w.parallelism.pipeline != 0 || p >= m.num_hidden_layers || t * (p + 1) > cfg.system.chips) {
+                if (placement) throw does_not_fit(what);
+                throw;
+            }
+            ++p;  // more stages, fewer layers per chip
+        }
+    }
+}
+
+}  // namespace lpu::wl

@@ -1,0 +1,361 @@
+#include "workloads/compiler/lower_matmul.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace lpu::wl {
+
+namespace {
+
+using isa::Opcode;
+using isa::Unit;
+
+constexpr int kUnpackAlus = 4;      // VXM ALUs (and streams) that unpack packed weights
+constexpr int kUnpackIn = kVxmStreamBase;       // 26..29: slices -> VXM for unpacking
+constexpr int kScaleIn = kVxmStreamBase + 4;    // 30 (east-flowing): scale row -> VXM
+constexpr int kZeroIn = kVxmStreamBase + 5;     // 31 (east-flowing): zero row -> VXM
+constexpr int kEpilogueOut = kVxmStreamBase + 4;  // 30 (west-flowing): results -> west slices
+constexpr int kSumChain = kVxmStreamBase + 5;     // 31 (west-flowing): running group sum
+
+int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+void put_f32(std::vector<uint8_t>& bytes, size_t at, float v) { std::memcpy(bytes.data() + at, &v, 4); }
+
+// The slices that feed one plane: its hemisphere, split between the planes sharing it.
+std::vector<int> feed_slices(const ChipEmitter& e, int plane, int planes_used) {
+    const bool west = e.plane_is_west(plane);
+    int share = 0, sharers = 0;
+    for (int p = 0; p < planes_used; ++p)
+        if (e.plane_is_west(p) == west) {
+            if (p == plane) share = sharers;
+            ++sharers;
+        }
+    const int per = e.slices_per_hemisphere() / std::max(sharers, 1);
+    std::vector<int> out;
+    for (int i = 0; i < per; ++i) out.push_back(e.slice(west, share * per + i));
+    return out;
+}
+
+struct WeightTile {
+    int plane = 0;
+    int64_t k0 = 0, rows = 0, n0 = 0, cols = 0;
+    std::vector<Region> chunks;      // per feed stream
+    std::vector<uint64_t> chunk_reads;  // vectors each chunk's read delivers
+    std::vector<int64_t> chunk_rows;    // weight rows per chunk (VXM unpack)
+    uint64_t dma_addr = 0;
+};
+
+// Unpack chunk c of a tile holds row pairs (2c, 2c+1) + 2U k: pairs keep the 3.5-bit
+// formats' even/odd (4-bit/3-bit) structure, and ALU c's output on registers 2c, 2c+1 lines
+// up with the LW's 2U-wide stream group (row r on register r mod 2U).
+int64_t unpack_chunk_rows(int64_t tile_rows, int c, int alus) {
+    int64_t n = 0;
+    for (int64_t r = 2 * c; r < tile_rows; r += 2 * alus) n += std::min<int64_t>(2, tile_rows - r);
+    return n;
+}
+int64_t unpack_chunk_row(int64_t i, int c, int alus) { return (i / 2) * 2 * alus + 2 * c + i % 2; }
+
+}  // namespace
+
+uint64_t stored_vectors(WeightFormat f, uint64_t rows) {
+    if (rows == 0) return 0;
+    switch (f) {
+        case WeightFormat::Fp16: return 2 * rows;
+        case WeightFormat::Int8: return rows;
+        default: return static_cast<uint64_t>(packed_column_bytes(f, static_cast<int64_t>(rows)));
+    }
+}
+
+MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const MatmulData& data) {
+    ChipEmitter& e = ctx.e;
+    const hw::HwConfig& cfg = e.cfg();
+    const Mapping& mp = ctx.mapping;
+    const WeightFormat fmt = sh.weight.format;
+    const bool packed = is_packed(fmt);
+    const bool functional = ctx.sram_init != nullptr && data.b != nullptr;
+    const int vb = cfg.vector_bytes();
+
+    const int planes = mp.planes > 0 ? mp.planes : cfg.mxm.planes;
+    if (planes > cfg.mxm.planes)
+        throw InputError({"workload", 0, 0}, "mapping.planes", std::to_string(planes),
+                         fmt::format("at most mxm.planes = {} of the hardware config", cfg.mxm.planes));
+    int64_t tile_k = std::min<int64_t>(mp.tile_k, cfg.mxm.rows);
+    const int64_t tile_n = std::min<int64_t>(mp.tile_n, cfg.mxm.cols);
+    const int64_t tile_m = mp.tile_m;
+    const bool grouped = packed && sh.weight.group_size > 0 && sh.weight.group_size < sh.k;
+    if (grouped) {
+        // One int32 partial sum must not span two scale groups (docs/quantization.md sec. 4).
+        tile_k = std::min<int64_t>(tile_k, sh.weight.group_size);
+        while (sh.weight.group_size % tile_k != 0) --tile_k;
+    }
+    bool unpack_on_vxm = packed;
+    if (packed && mp.unpack == UnpackPath::Install) {
+        const auto& f = cfg.mxm.install_unpack_formats;
+        if (std::find(f.begin(), f.end(), std::string(format_name(fmt))) == f.end())
+            throw InputError({"workload", 0, 0}, "mapping.unpack", "install",
+                             fmt::format("vxm: the hardware config has no install-path unpack for {} "
+                                         "(mxm.install_unpack_formats)", format_name(fmt)));
+        unpack_on_vxm = false;
+        if (functional) throw SimulationError("functional mode with mapping.unpack: install is not yet supported");
+    }
+    if (sh.act_fp16 != (fmt == WeightFormat::Fp16))
+        throw InputError({"workload", 0, 0}, "activations", sh.act_fp16 ? "fp16" : "int8",
+                         fmt == WeightFormat::Fp16 ? "fp16 with fp16 weights" : "int8 with integer weight formats");
+    const isa::DType lw_type = fmt == WeightFormat::Fp16 ? isa::DType::Fp16
+                               : (packed && !unpack_on_vxm) ? format_dtype(fmt)
+                                                            : isa::DType::Int8;
+    const int feed = unpack_on_vxm ? kUnpackAlus : 8;
+    const int64_t act_vecs = sh.act_fp16 ? 2 : 1;
+    const int64_t KT = cdiv(sh.k, tile_k), NT = cdiv(sh.n, tile_n), MT = cdiv(sh.m, tile_m);
+    const int64_t group = grouped ? sh.weight.group_size : sh.k;
+
+    MatmulResult res;
+    res.tile_n = tile_n;
+    const std::string category = e.current_tag().category;
+    const int layer = e.current_tag().layer;
+
+    // ---- placement: weight tiles, activations, scales, outputs --------------------------
+    std::vector<std::vector<int>> slices_of(static_cast<size_t>(planes));
+    for (int p = 0; p < planes; ++p) slices_of[static_cast<size_t>(p)] = feed_slices(e, p, planes);
+    std::vector<size_t> rr(static_cast<size_t>(planes), 0);
+    std::vector<WeightTile> tiles(static_cast<size_t>(KT * NT));
+    for (int64_t j = 0; j < NT; ++j)
+        for (int64_t kt = 0; kt < KT; ++kt) {
+            WeightTile& t = tiles[static_cast<size_t>(j * KT + kt)];
+            t.plane = static_cast<int>(j % planes);
+            t.k0 = kt * tile_k;
+            t.rows = std::min(tile_k, sh.k - t.k0);
+            t.n0 = j * tile_n;
+            t.cols = std::min(tile_n, sh.n - t.n0);
+            const auto& sl = slices_of[static_cast<size_t>(t.plane)];
+            size_t& r = rr[static_cast<size_t>(t.plane)];
+            for (int c = 0; c < feed; ++c) {
+                uint64_t vectors = 0, reads = 0;
+                int64_t rows_c = 0;
+                if (unpack_on_vxm) {
+                    rows_c = unpack_chunk_rows(t.rows, c, feed);
+                    vectors = stored_vectors(fmt, static_cast<uint64_t>(rows_c));
+                    reads = (static_cast<uint64_t>(rows_c) * static_cast<uint64_t>(isa::dtype_bits_x2(format_dtype(fmt))) + 15) / 16;
+                } else {
+                    const uint64_t total = stored_vectors(fmt, static_cast<uint64_t>(t.rows));
+                    const uint64_t in = lw_type == isa::DType::Int8 || lw_type == isa::DType::Fp16
+                                            ? total
+                                            : (static_cast<uint64_t>(t.rows) * static_cast<uint64_t>(isa::dtype_bits_x2(lw_type)) + 15) / 16;
+                    reads = in > static_cast<uint64_t>(c) ? (in - static_cast<uint64_t>(c) + feed - 1) / feed : 0;
+                    vectors = reads;
+                }
+                t.chunk_rows.push_back(rows_c);
+                t.chunk_reads.push_back(reads);
+                if (sh.weights_via_dma || reads == 0) {
+                    t.chunks.push_back({});
+                    continue;
+                }
+                t.chunks.push_back(e.alloc(sl[(r + static_cast<size_t>(c)) % sl.size()], vectors, sh.what + " weights"));
+            }
+            r += static_cast<size_t>(feed);
+            if (sh.weights_via_dma) {
+                t.dma_addr = ctx.dma_next_addr;
+                uint64_t total = 0;
+                for (uint64_t v : t.chunk_reads) total += v;
+                ctx.dma_next_addr += total * static_cast<uint64_t>(vb);
+            }
+        }
+    bool hemi_used[2] = {false, false};
+    for (int p = 0; p < planes; ++p) hemi_used[e.plane_is_west(p) ? 0 : 1] = true;
+    std::vector<Region> act[2];
+    for (int h = 0; h < 2; ++h)
+        if (hemi_used[h])
+            for (int64_t kt = 0; kt < KT; ++kt)
+                act[h].push_back(e.alloc_in_hemisphere(h == 0, static_cast<uint64_t>(sh.m * act_vecs), sh.what + " activations", true));
+    const int64_t groups_per_col = cdiv(sh.k, group);
+    std::vector<Region> scales;  // per (n-tile, group): one fp32 row in a west slice
+    Region zero_row{};
+    if (fmt != WeightFormat::Fp16) {
+        for (int64_t j = 0; j < NT; ++j)
+            for (int64_t g = 0; g < groups_per_col; ++g) scales.push_back(e.alloc_in_hemisphere(true, 4, sh.what + " scales"));
+        zero_row = e.alloc_in_hemisphere(true, 4, sh.what + " zero row");
+    }
+    for (int64_t j = 0; j < NT; ++j)
+        res.out_regions.push_back(e.alloc_in_hemisphere(true, static_cast<uint64_t>(4 * sh.m), sh.what + " output", true));
+
+    // ---- functional images --------------------------------------------------------------
+    if (functional) {
+        const QuantizedMatrix& b = *data.b;
+        auto weight_of = [&](int64_t k, int64_t n) -> float {
+            return fmt == WeightFormat::Fp16 ? b.values[static_cast<size_t>(k * sh.n + n)]
+                                             : static_cast<float>(b.q[static_cast<size_t>(k * sh.n + n)]);
+        };
+        for (const WeightTile& t : tiles) {
+            // The tile's row sequence as the LW (or the unpack ALUs) consume it.
+            for (int c = 0; c < feed; ++c) {
+                if (t.chunk_reads[static_cast<size_t>(c)] == 0) continue;
+                std::vector<uint8_t> img;
+                if (unpack_on_vxm) {
+                    const int64_t rc = t.chunk_rows[static_cast<size_t>(c)];
+                    std::vector<int8_t> q(static_cast<size_t>(rc * vb), 0);
+                    for (int64_t i = 0; i < rc; ++i)
+                        for (int64_t l = 0; l < t.cols; ++l)
+                            q[static_cast<size_t>(i * vb + l)] =
+                                static_cast<int8_t>(weight_of(t.k0 + unpack_chunk_row(i, c, feed), t.n0 + l));
+                    const std::vector<uint8_t> colmajor = pack(fmt, q, rc, vb);
+                    const int64_t pcb = packed_column_bytes(fmt, rc);
+                    img.assign(static_cast<size_t>(pcb * vb), 0);
+                    for (int64_t l = 0; l < vb; ++l)
+                        for (int64_t jv = 0; jv < pcb; ++jv)
+                            img[static_cast<size_t>(jv * vb + l)] = colmajor[static_cast<size_t>(l * pcb + jv)];
+                } else {
+                    // Vector sequence of the tile: int8 one per row, fp16 two per row.
+                    const int64_t per_row = fmt == WeightFormat::Fp16 ? 2 : 1;
+                    const int64_t total = t.rows * per_row;
+                    for (int64_t v = c; v < total; v += feed) {
+                        std::vector<uint8_t> vec(static_cast<size_t>(vb), 0);
+                        const int64_t row = v / per_row, half = v % per_row;
+                        for (int64_t l = 0; l < t.cols; ++l) {
+                            const float w = weight_of(t.k0 + row, t.n0 + l);
+                            if (per_row == 1) {
+                                vec[static_cast<size_t>(l)] = static_cast<uint8_t>(static_cast<int8_t>(w));
+                            } else {
+                                // element-contiguous fp16 row: element l at bytes 2l, 2l+1 of the 640-byte row
+                                const uint16_t h = fp16_bits(w);
+                                const int64_t byte = 2 * l;
+                                if (byte / vb == half) vec[static_cast<size_t>(byte % vb)] = static_cast<uint8_t>(h & 0xff);
+                                if ((byte + 1) / vb == half) vec[static_cast<size_t>((byte + 1) % vb)] = static_cast<uint8_t>(h >> 8);
+                            }
+                        }
+                        img.insert(img.end(), vec.begin(), vec.end());
+                    }
+                }
+                const Region& r = t.chunks[static_cast<size_t>(c)];
+                ctx.sram_init->push_back({e.chip(), r.slice, r.addr, std::move(img)});
+            }
+        }
+        const std::vector<float>& a = *data.a;
+        for (int h = 0; h < 2; ++h)
+            for (int64_t kt = 0; kt < static_cast<int64_t>(act[h].size()); ++kt) {
+                std::vector<uint8_t> img(static_cast<size_t>(sh.m * act_vecs * vb), 0);
+                for (int64_t m = 0; m < sh.m; ++m)
+                    for (int64_t i = 0; i < std::min(tile_k, sh.k - kt * tile_k); ++i) {
+                        const float v = a[static_cast<size_t>(m * sh.k + kt * tile_k + i)];
+                        if (!sh.act_fp16) {
+                            img[static_cast<size_t>(m * vb + i)] = static_cast<uint8_t>(static_cast<int8_t>(v));
+                        } else {
+                            const uint16_t bits = fp16_bits(v);
+                            img[static_cast<size_t>(m * 2 * vb + 2 * i)] = static_cast<uint8_t>(bits & 0xff);
+                            img[static_cast<size_t>(m * 2 * vb + 2 * i + 1)] = static_cast<uint8_t>(bits >> 8);
+                        }
+                    }
+                const Region& r = act[h][static_cast<size_t>(kt)];
+                ctx.sram_init->push_back({e.chip(), r.slice, r.addr, std::move(img)});
+            }
+        for (int64_t j = 0; j < NT && fmt != WeightFormat::Fp16; ++j)
+            for (int64_t g = 0; g < groups_per_col; ++g) {
+                std::vector<uint8_t> img(static_cast<size_t>(4 * vb), 0);
+                for (int64_t l = 0; l < std::min(tile_n, sh.n - j * tile_n); ++l)
+                    put_f32(img, static_cast<size_t>(4 * l), b.scales[static_cast<size_t>(g * sh.n + j * tile_n + l)]);
+                const Region& r = scales[static_cast<size_t>(j * groups_per_col + g)];
+                ctx.sram_init->push_back({e.chip(), r.slice, r.addr, std::move(img)});
+            }
+    }
+
+    // ---- instructions ---------------------------------------------------------------------
+    for (int64_t mt = 0; mt < MT; ++mt) {
+        const int64_t m0 = mt * tile_m, rows = std::min(tile_m, sh.m - m0);
+        for (int64_t jg = 0; jg < NT; jg += planes) {
+            const int64_t jend = std::min(NT, jg + planes);
+            for (int64_t kt = 0; kt < KT; ++kt) {
+                for (int64_t j = jg; j < jend; ++j) {
+                    const WeightTile& t = tiles[static_cast<size_t>(j * KT + kt)];
+                    const PlaneStreams ps = plane_streams(e, t.plane);
+                    const bool west = e.plane_is_west(t.plane);
+                    // weight feed
+                    e.tag("weight_install", layer);
+                    if (unpack_on_vxm) {
+                        for (int c = 0; c < feed; ++c) {
+                            if (t.chunk_reads[static_cast<size_t>(c)] == 0) continue;
+                            // Slices sit on the plane's side of the VXM: data flows toward the centre.
+                            const isa::StreamRef to_vxm = stream(kUnpackIn + c, west);
+                            if (sh.weights_via_dma) {
+                                e.tag("memory_interface", layer);
+                                e.emit(Unit::Dma, 0, Opcode::DmaLoad, {static_cast<int64_t>(t.dma_addr), static_cast<int64_t>(t.chunk_reads[static_cast<size_t>(c)]), s(to_vxm)});
+                            } else {
+                                const Region& r = t.chunks[static_cast<size_t>(c)];
+                                e.emit(Unit::Mem, r.slice, Opcode::Read, {static_cast<int64_t>(r.addr), static_cast<int64_t>(t.chunk_reads[static_cast<size_t>(c)]), s(to_vxm)});
+                            }
+                            e.tag("unpack", layer);
+                            e.emit(Unit::Vxm, c, Opcode::Unpack, {t.chunk_rows[static_cast<size_t>(c)], s(to_vxm),
+                                                                   s(stream(ps.weights + 2 * c, ps.weights_east, 2)),
+                                                                   static_cast<int64_t>(format_dtype(fmt))});
+                        }
+                    } else if (sh.weights_via_dma) {
+                        e.tag("memory_interface", layer);
+                        uint64_t total = 0;
+                        for (uint64_t v : t.chunk_reads) total += v;
+                        e.emit(Unit::Dma, 0, Opcode::DmaLoad, {static_cast<int64_t>(t.dma_addr), static_cast<int64_t>(total),
+                                                              s(stream(ps.weights, ps.weights_east, 8))});
+                    } else {
+                        for (int c = 0; c < feed; ++c) {
+                            if (t.chunk_reads[static_cast<size_t>(c)] == 0) continue;
+                            const Region& r = t.chunks[static_cast<size_t>(c)];
+                            e.emit(Unit::Mem, r.slice, Opcode::Read, {static_cast<int64_t>(r.addr), static_cast<int64_t>(t.chunk_reads[static_cast<size_t>(c)]),
+                                                                       s(stream(ps.weights + c, ps.weights_east))});
+                        }
+                    }
+                    e.tag("weight_install", layer);
+                    const int width = unpack_on_vxm ? static_cast<int>(std::min<int64_t>(2 * feed, t.rows))
+                                                    : static_cast<int>(std::count_if(t.chunk_reads.begin(), t.chunk_reads.end(),
+                                                                                     [](uint64_t v) { return v > 0; }));
+                    e.emit(Unit::Mxm, t.plane, Opcode::Lw, {t.rows, s(stream(ps.weights, ps.weights_east, std::max(width, 1))), static_cast<int64_t>(lw_type)});
+                    e.emit(Unit::Mxm, t.plane, Opcode::Iw, {t.cols});
+                    res.tiles++;
+                    res.install_bytes += t.rows * cfg.mxm.cols * (fmt == WeightFormat::Fp16 ? 2 : 1);
+                    // activations and the array pass
+                    e.tag(category, layer);
+                    const Region& ar = act[west ? 0 : 1][static_cast<size_t>(kt)];
+                    e.read(ar, static_cast<uint64_t>(m0 * act_vecs), static_cast<uint64_t>(rows * act_vecs),
+                           stream(ps.activations, ps.weights_east), true);
+                    e.emit(Unit::Mxm, t.plane, Opcode::Abc, {rows, s(stream(ps.activations, ps.weights_east)),
+                                                              static_cast<int64_t>(sh.act_fp16 ? isa::DType::Fp16 : isa::DType::Int8),
+                                                              grouped ? 0 : (kt > 0 ? 1 : 0)});
+                    const bool last_k = kt == KT - 1;
+                    if (!grouped && !last_k) continue;
+                    // epilogue: drain, dequant (and the group sum), write
+                    e.emit(Unit::Mxm, t.plane, Opcode::Acc, {rows, s(stream(ps.acc, ps.acc_east, 4))});
+                    const Region& out = res.out_regions[static_cast<size_t>(j)];
+                    if (fmt == WeightFormat::Fp16) {
+                        // fp32 accumulators: straight to SRAM, no dequant
+                        e.write(out, static_cast<uint64_t>(4 * m0), static_cast<uint64_t>(4 * rows), stream(ps.acc, ps.acc_east, 4));
+                        continue;
+                    }
+                    e.tag("dequant", layer);
+                    const int64_t g = grouped ? (kt * tile_k) / group : 0;
+                    const Region& sc = scales[static_cast<size_t>(j * groups_per_col + g)];
+                    e.emit(Unit::Mem, sc.slice, Opcode::Read, {static_cast<int64_t>(sc.addr), 4, s(stream(kScaleIn, true))});
+                    e.emit(Unit::Mem, zero_row.slice, Opcode::Read, {static_cast<int64_t>(zero_row.addr), 4, s(stream(kZeroIn, true))});
+                    // One ALU per plane keeps each plane's dequant/sum chain in order on one queue.
+                    const int alu = std::min(kUnpackAlus + t.plane, cfg.vxm.alus_per_lane - 1);
+                    const bool chain = grouped && KT > 1;
+                    // Groups: partial results are dequantized one group at a time and summed on
+                    // the VXM (first group -> sum register; later groups -> added into it).
+                    const isa::StreamRef dq_out = chain && kt == 0 ? stream(kSumChain, false) : stream(kEpilogueOut, false);
+                    e.emit(Unit::Vxm, alu, Opcode::Dequant, {rows, s(stream(ps.acc, ps.acc_east, 4)), s(stream(kScaleIn, true)),
+                                                             s(stream(kZeroIn, true)), s(dq_out)});
+                    if (chain && kt == 0) continue;
+                    isa::StreamRef result = dq_out;
+                    if (chain) {
+                        result = last_k ? stream(kEpilogueOut, false) : stream(kSumChain, false);
+                        e.emit(Unit::Vxm, alu, Opcode::Add, {rows, s(stream(kSumChain, false)), s(stream(kEpilogueOut, false)),
+                                                             s(result), static_cast<int64_t>(isa::DType::Fp32)});
+                        if (!last_k) continue;
+                    }
+                    e.write(out, static_cast<uint64_t>(4 * m0), static_cast<uint64_t>(4 * rows), result);
+                }
+            }
+        }
+    }
+    return res;
+}
+
+}  // namespace lpu::wl

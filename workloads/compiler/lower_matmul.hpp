@@ -1,0 +1,50 @@
+// Lowering of one matrix multiply C[M x N] = A[M x K] B[K x N] onto one chip's MXM planes:
+// weight placement in the planes' hemispheres, the weight feed (eight slices per tile, or
+// packed chunks through VXM unpack ALUs), LW/IW/ABC/ACC per tile, and the dequant epilogue.
+// docs/compiler.md, "Matmul".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "workloads/compiler/emitter.hpp"
+
+namespace lpu::wl {
+
+struct MatmulShape {
+    int64_t m = 0, k = 0, n = 0;
+    WeightSpec weight;            // format of B
+    bool act_fp16 = false;        // A in fp16 (with fp16 weights), else int8
+    bool weights_via_dma = false; // B streamed from the memory interface instead of SRAM
+    std::string what;             // for messages: "layer 3 q"
+};
+
+// Functional data (optional): A (M x K, int8 values or fp16-rounded floats) and B quantized.
+struct MatmulData {
+    const std::vector<float>* a = nullptr;
+    const QuantizedMatrix* b = nullptr;
+};
+
+struct MatmulResult {
+    // int32 results dequantized to fp32: rows of 4 vectors striped over 4 slices
+    // (out_slice .. out_slice + 3) at the same address, one region per n-tile.
+    std::vector<Region> out_regions;  // per n-tile, first slice of the stripe
+    int64_t tile_n = 0;
+    int64_t tiles = 0;          // weight tiles installed
+    int64_t install_bytes = 0;  // bytes installed into the planes
+};
+
+struct MatmulContext {
+    ChipEmitter& e;
+    const Mapping& mapping;
+    std::vector<SramInit>* sram_init = nullptr;  // functional: where to put the data images
+    uint64_t dma_next_addr = 0;                  // off-chip placement for streamed weights
+};
+
+MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& shape, const MatmulData& data = {});
+
+// Rows of packed vectors a chunk of `rows` weight rows occupies (int8: rows, fp16: 2 x rows).
+uint64_t stored_vectors(WeightFormat f, uint64_t rows);
+
+}  // namespace lpu::wl
