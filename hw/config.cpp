@@ -70,7 +70,7 @@ void read_mxm(FieldReader r, MxmConfig& m, const LaneConfig& lanes) {
     m.weight_double_buffering = r.get_bool("weight_double_buffering");
     m.iw_cycles = static_cast<int>(r.get_int("iw_cycles", 0, 100000));
     m.acc_drain_vectors_per_cycle = static_cast<int>(r.get_int("acc_drain_vectors_per_cycle", 1, 64));
-    m.accumulator_banks = static_cast<int>(r.get_int("accumulator_banks", 1, 2));
+    m.accumulator_rows = r.get_int("accumulator_rows", 1, int64_t{1} << 24);
     m.install_unpack_formats = r.get_string_list("install_unpack_formats");
     for (const auto& f : m.install_unpack_formats) {
         bool ok = false;

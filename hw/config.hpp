@@ -53,7 +53,7 @@ struct MxmConfig {
     bool weight_double_buffering = false;
     int iw_cycles = 0;
     int acc_drain_vectors_per_cycle = 0;  // int32 result rows per cycle
-    int accumulator_banks = 0;            // 1 or 2: 2 lets the next output tile compute while one drains
+    int64_t accumulator_rows = 0;         // int32 result rows the accumulators hold per plane
     std::vector<std::string> install_unpack_formats;  // packed formats unpacked in the install path
 };
 

@@ -38,7 +38,7 @@ Engine::Engine(const hw::HwConfig& c, const isa::Program& p, EngineOptions o, St
             mp.cycles_per_vector = 1;
             mp.weight_double_buffering = cfg.mxm.weight_double_buffering;
             mp.iw_cycles = cfg.mxm.iw_cycles;
-            mp.accumulator_banks = cfg.mxm.accumulator_banks;
+            mp.accumulator_rows = cfg.mxm.accumulator_rows;
             mp.drain_vectors_per_cycle = cfg.mxm.acc_drain_vectors_per_cycle;
             plane.timeline = std::make_unique<timing::MxmTimeline>(timing::MxmGeometry{cfg.mxm.rows, cfg.mxm.cols}, mp);
         }

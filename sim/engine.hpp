@@ -15,6 +15,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <string>
@@ -193,6 +194,7 @@ public:
     void record(const ExecRecord& r, const isa::Queue& q, const isa::Instruction& ins, uint64_t n);
 
     std::string program_file;  // for error messages
+    std::exception_ptr failure;  // first error raised inside a queue thread
 
 private:
     void build_stream_turns();

@@ -17,6 +17,11 @@ namespace lpu::sim {
 
 namespace {
 
+// MXM instructions only occupy the queue for their issue slot: the plane's three ports
+// (weight input, activation input, drain) are tracked by the timeline, which orders them,
+// so a drain waiting for the array does not hold back the next tile's load.
+uint64_t issue_next() { return Engine::now() + 1; }
+
 bool is_packed(isa::DType t) {
     return t == isa::DType::Int4 || t == isa::DType::Int3p5 || t == isa::DType::Int3p5b;
 }
@@ -69,7 +74,7 @@ uint64_t lw(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, cons
     r.level = Level::Install;
     r.start = start;
     r.busy = busy;
-    return start + 1;
+    return issue_next();
 }
 
 uint64_t iw(Engine& e, PlaneState& p, const isa::Queue& q, const isa::Instruction& ins, ExecRecord& r) {
@@ -88,7 +93,7 @@ uint64_t iw(Engine& e, PlaneState& p, const isa::Queue& q, const isa::Instructio
     if (e.options.functional) p.active = p.shadow;
     r.start = start;
     r.busy = iw_cycles;
-    return start + 1;
+    return issue_next();
 }
 
 uint64_t abc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, const isa::Instruction& ins, ExecRecord& r) {
@@ -108,9 +113,16 @@ uint64_t abc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, con
     else if (!p.abc_seen) program_error(e, q, ins, "accumulate", "1", "0 for the first mxm.abc of a plane");
     const int pos = e.layout.position(isa::Unit::Mxm, static_cast<int>(q.index));
     StreamInput in = e.read_stream(chip, isa::decode_stream(ins.operands[1]), n * (type == isa::DType::Fp16 ? 2 : 1), pos, q, ins);
-    const timing::OpTiming t = p.timeline->abc(static_cast<int64_t>(n), accumulate,
-                                               static_cast<int64_t>(std::max(Engine::now(), in.first_arrival)),
-                                               static_cast<int64_t>(in.last_arrival), static_cast<int>(rate));
+    if (n > static_cast<uint64_t>(m.accumulator_rows))
+        program_error(e, q, ins, "n", std::to_string(n), fmt::format("at most mxm.accumulator_rows = {} rows", m.accumulator_rows));
+    timing::OpTiming t;
+    try {
+        t = p.timeline->abc(static_cast<int64_t>(n), accumulate, static_cast<int64_t>(std::max(Engine::now(), in.first_arrival)),
+                            static_cast<int64_t>(in.last_arrival), static_cast<int>(rate));
+    } catch (const std::logic_error& err) {
+        program_error(e, q, ins, "accumulate", std::to_string(accumulate ? 1 : 0),
+                      fmt::format("an order the plane can execute ({}): drain results with mxm.acc", err.what()));
+    }
     const auto start = static_cast<uint64_t>(t.start);
     const auto busy = static_cast<uint64_t>(t.port_free - t.start);
     const auto done = static_cast<uint64_t>(t.end);
@@ -154,7 +166,7 @@ uint64_t abc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, con
     r.start = start;
     r.busy = busy;
     chip.last_activity = std::max(chip.last_activity, done);
-    return start + 1;
+    return issue_next();
 }
 
 uint64_t acc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, const isa::Instruction& ins, ExecRecord& r) {
@@ -190,7 +202,7 @@ uint64_t acc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, con
     r.level = Level::Stream;
     r.start = start;
     r.busy = busy;
-    return start + 1;
+    return issue_next();
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <deque>
 #include <vector>
 
 namespace lpu::timing {
@@ -46,6 +47,11 @@ struct MxmParams {
     // output tile is fully drained. 2: output tiles alternate banks, so the next tile computes
     // while the previous one drains. [ASSUMED] 1; the ISCA 2020 paper does not say.
     int accumulator_banks = 1;
+    // Accumulator capacity in result rows (0 = use accumulator_banks). An overwriting ABC of
+    // m rows waits until m rows are free; a result frees its rows when its ACC has drained.
+    // This is how the simulator runs (hw config mxm.accumulator_rows); banks remain for the
+    // PE-level comparisons, where one bank = one output tile.
+    int64_t accumulator_rows = 0;
     // int32 result vectors an ACC drains per cycle ([ASSUMED] 1, configs/tsp-v1.yaml).
     int drain_vectors_per_cycle = 1;
 };
@@ -62,6 +68,7 @@ inline void validate(const MxmGeometry& g, const MxmParams& p) {
     need(p.cycles_per_vector >= 1, "cycles_per_vector must be >= 1");
     need(p.iw_cycles >= 0, "iw_cycles must be >= 0");
     need(p.accumulator_banks == 1 || p.accumulator_banks == 2, "accumulator_banks must be 1 or 2");
+    need(p.accumulator_rows >= 0, "accumulator_rows must be >= 0");
     need(p.drain_vectors_per_cycle >= 1, "drain_vectors_per_cycle must be >= 1");
 }
 
@@ -157,7 +164,24 @@ public:
     OpTiming abc(int64_t m, bool accumulate, int64_t ready = 0, int64_t last_ready = 0, int rate = 0) {
         const int r = rate > 0 ? rate : p_.cycles_per_vector;
         int64_t start = std::max(ready, act_port_free_);
-        if (!accumulate) {
+        if (!accumulate && p_.accumulator_rows > 0) {
+            if (m > p_.accumulator_rows) throw std::invalid_argument("mxm timing: ABC rows exceed the accumulator rows");
+            // Results leave in order: wait for the oldest ones to drain until m rows are free.
+            for (;;) {
+                int64_t held = 0;
+                for (const auto& h : held_)
+                    if (h.second > start) held += h.first;
+                if (held + m <= p_.accumulator_rows) break;
+                int64_t next_free = INT64_MAX;
+                for (const auto& h : held_)
+                    if (h.second > start) next_free = std::min(next_free, h.second);
+                if (next_free == INT64_MAX) throw std::logic_error("mxm timing: accumulators full of undrained results");
+                start = next_free;
+            }
+            while (!held_.empty() && held_.front().second <= start) held_.pop_front();
+            held_.push_back({m, INT64_MAX});
+            current_bank_ = 0;
+        } else if (!accumulate) {
             current_bank_ = (current_bank_ + 1) % p_.accumulator_banks;
             start = std::max(start, bank_free_[current_bank_]);
         } else if (current_bank_ < 0) {
@@ -176,6 +200,11 @@ public:
         const int64_t end = start + acc_cycles(m, p_.drain_vectors_per_cycle);
         drain_port_free_ = end;
         bank_free_[current_bank_] = end;
+        for (auto& h : held_)
+            if (h.second == INT64_MAX) {  // the oldest undrained result leaves
+                h.second = end;
+                break;
+            }
         return {start, end, end};
     }
 
@@ -192,6 +221,7 @@ private:
     int64_t last_iw_start_ = 0;  // 0 before the first IW: the shadow buffer starts empty
     int64_t last_abc_end_ = 0;
     std::vector<int64_t> bank_free_;
+    std::deque<std::pair<int64_t, int64_t>> held_;  // (rows, cycle freed) per result, oldest first
     int current_bank_ = -1;
 };
 

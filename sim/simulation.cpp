@@ -35,6 +35,17 @@ public:
 
 private:
     void run() {
+        try {
+            run_queue();
+        } catch (...) {
+            // SystemC would wrap the exception in its own report; keep it and stop the kernel,
+            // simulate() rethrows it unchanged.
+            if (!e_.failure) e_.failure = std::current_exception();
+            sc_core::sc_stop();
+        }
+    }
+
+    void run_queue() {
         std::map<uint32_t, uint64_t> repeats_left;  // per Repeat instruction index
         std::map<uint64_t, size_t> syncs_done;      // per sync id: how many this queue passed
         const auto& prog = q_.instructions;
@@ -198,6 +209,7 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
                                                         std::move(layers)));
     }
     sc_core::sc_start();
+    if (engine->failure) std::rethrow_exception(engine->failure);
 
     for (size_t qi = 0; qi < threads.size(); ++qi) {
         if (threads[qi]->finished) continue;

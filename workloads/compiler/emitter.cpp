@@ -75,6 +75,15 @@ Region ChipEmitter::alloc_in_hemisphere(bool west, uint64_t vectors, const std::
     return alloc(best < 0 ? slice(west, 0) : best, vectors, what, scratch);
 }
 
+bool ChipEmitter::has_room(int slice, uint64_t vectors) const {
+    const uint64_t per_bank = static_cast<uint64_t>(cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice);
+    const auto& banks = next_free_[static_cast<size_t>(slice)];
+    const auto& tops = scratch_[static_cast<size_t>(slice)];
+    for (size_t b = 0; b < banks.size(); ++b)
+        if (banks[b] + tops[b] + vectors <= per_bank) return true;
+    return false;
+}
+
 void ChipEmitter::release_scratch() {
     for (auto& sl : scratch_) std::fill(sl.begin(), sl.end(), 0);
 }
@@ -120,6 +129,7 @@ PlaneStreams plane_streams(const ChipEmitter& e, int plane) {
     p.weights = west ? 8 * h : 8 + 8 * h;
     p.activations = west ? 16 + h : 24 + h;
     p.acc = west ? 4 * h : 18 + 4 * h;
+    p.local = h;
     return p;
 }
 

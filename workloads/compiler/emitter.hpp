@@ -61,6 +61,7 @@ public:
     // Allocate in the hemisphere's slice with the most free space (ties: lowest index).
     Region alloc_in_hemisphere(bool west, uint64_t vectors, const std::string& what, bool scratch = false);
     void release_scratch();
+    bool has_room(int slice, uint64_t vectors) const;
     int64_t used_bytes() const;       // persistent plus the scratch high-water mark
     int64_t persistent_bytes() const;
 
@@ -70,6 +71,13 @@ public:
     void read(const Region& r, uint64_t offset, uint64_t n, isa::StreamRef out, bool depends);
     void write(const Region& r, uint64_t offset, uint64_t n, isa::StreamRef in);
     void fence();
+
+    // First plane of the next matmul (advances by the planes it used).
+    int next_plane_offset(int used, int planes) {
+        const int first = plane_rr_ % planes;
+        plane_rr_ += used;
+        return first;
+    }
 
     // Round-robin VXM ALU and SXM unit choice.
     int next_alu() { return alu_rr_++ % cfg_.vxm.alus_per_lane; }
@@ -83,6 +91,7 @@ private:
     std::vector<std::vector<uint64_t>> scratch_;    // per slice, per bank: vectors used from the top
     int64_t scratch_peak_vectors_ = 0;
     int alu_rr_ = 0;
+    int plane_rr_ = 0;
     std::vector<int> writers_;  // slices written since the last fence
     int64_t fence_id_ = -1, fence_count_ = 0;
     std::vector<int> synced_;  // slices that synced on the current fence
@@ -96,6 +105,7 @@ struct PlaneStreams {
     int activations = 0;
     bool acc_east = true;       // direction of the int32 results leaving the plane
     int acc = 0;                // first of 4 registers
+    int local = 0;              // 0 or 1: which plane of its hemisphere
 };
 PlaneStreams plane_streams(const ChipEmitter& e, int plane);
 inline constexpr int kVxmStreamBase = 26;

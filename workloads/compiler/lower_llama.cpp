@@ -48,7 +48,10 @@ public:
         e_.tag(category, layer_);
         const uint64_t in_vecs = static_cast<uint64_t>(4 * elem_rows);
         const Region src = e_.alloc_in_hemisphere(true, in_vecs, category + " input", true);
-        e_.read(src, 0, in_vecs, stream(kPassIn, true), true);
+        // The west SXM sits west of the west slices: a pass that starts with a lane movement
+        // sends its input west to it, and the SXM sends the result east to the VXM.
+        const bool sxm_first = !ops.empty() && ops.front().sxm;
+        e_.read(src, 0, in_vecs, stream(kPassIn, !sxm_first), true);
         int cur = kPassIn;
         DType cur_type = DType::Fp32;
         for (size_t i = 0; i < ops.size(); ++i) {
@@ -58,7 +61,8 @@ public:
             const int next = cur == kPassIn ? kPassIn + 1 : kPassIn;
             const int64_t vec_per_row = static_cast<int64_t>(4);
             if (op.sxm) {
-                e_.emit(Unit::Sxm, 0, op.op, {elem_rows * vec_per_row, s(stream(cur, true)), s(stream(next, true)),
+                if (i != 0) throw std::logic_error("vector_pass: an SXM op must come first");
+                e_.emit(Unit::Sxm, 0, op.op, {elem_rows * vec_per_row, s(stream(cur, false)), s(stream(next, true)),
                                               op.op == Opcode::Permute ? 1 : 0});
             } else if (op.binary) {
                 const Region second = e_.alloc_in_hemisphere(true, in_vecs, category + " operand", true);
@@ -210,9 +214,10 @@ public:
         std::vector<Region> rows_out;
         for (int64_t tkn = 0; tkn < M; ++tkn) {
             const Region& tab = table[static_cast<size_t>(tkn) % table.size()];
-            const Region out = e_.alloc(tab.slice, static_cast<uint64_t>(row_vecs), "embedding row", true);
-            e_.read(tab, 0, static_cast<uint64_t>(row_vecs), stream(kPassIn + 4, true), false);
-            e_.write(out, 0, static_cast<uint64_t>(row_vecs), stream(kPassIn + 4, true));
+            // The row crosses the centre into the other hemisphere: one stream, one direction.
+            const Region out = e_.alloc_in_hemisphere(!west(tab), static_cast<uint64_t>(row_vecs), "embedding row", true);
+            e_.read(tab, 0, static_cast<uint64_t>(row_vecs), to_centre(tab, kPassIn + 4), false);
+            e_.write(out, 0, static_cast<uint64_t>(row_vecs), to_centre(tab, kPassIn + 4));
             rows_out.push_back(out);
         }
         e_.fence();
@@ -353,7 +358,18 @@ CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const
             out.tokens_per_step = static_cast<double>(w.batch);  // one new token per sequence per step
             out.users = static_cast<double>(w.batch);
             ProgramBuilder builder(out);
-            const int64_t layers_per_stage = cdiv(m.num_hidden_layers, p);
+            // Stages get equal shares of SRAM-resident bytes: the embedding table (stage 0) and
+            // the LM head (last stage) count as fractions of a layer.
+            const double layer_bytes = static_cast<double>(wb.layers) / static_cast<double>(m.num_hidden_layers);
+            const double emb_units = streamed ? 0 : static_cast<double>(wb.embedding) / layer_bytes;
+            const double head_units = streamed ? 0 : static_cast<double>(wb.lm_head + wb.norms / (m.num_hidden_layers + 1)) / layer_bytes;
+            const double units = emb_units + static_cast<double>(m.num_hidden_layers) + head_units;
+            std::vector<int64_t> first_layer(static_cast<size_t>(p) + 1, m.num_hidden_layers);
+            for (int64_t l = m.num_hidden_layers - 1; l >= 0; --l) {
+                const auto st = std::min<int64_t>(p - 1, static_cast<int64_t>((emb_units + static_cast<double>(l) + 0.5) * static_cast<double>(p) / units));
+                for (int64_t s2 = 0; s2 <= st; ++s2) first_layer[static_cast<size_t>(s2)] = std::min(first_layer[static_cast<size_t>(s2)], l);
+            }
+            int64_t layers_per_stage = 0;
             for (int64_t stage = 0; stage < p; ++stage) {
                 const int first_chip = static_cast<int>(stage * t);
                 const int ranks = opt.full_system ? static_cast<int>(t) : 1;
@@ -364,8 +380,9 @@ CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const
                         lower.embedding(M);
                     else
                         lower.receive_from(static_cast<int>((stage - 1) * t) + rank, M);
-                    const int64_t l0 = stage * layers_per_stage;
-                    const int64_t l1 = std::min(m.num_hidden_layers, l0 + layers_per_stage);
+                    const int64_t l0 = stage == 0 ? 0 : first_layer[static_cast<size_t>(stage)];
+                    const int64_t l1 = stage + 1 == p ? m.num_hidden_layers : first_layer[static_cast<size_t>(stage + 1)];
+                    layers_per_stage = std::max(layers_per_stage, l1 - l0);
                     for (int64_t l = l0; l < l1; ++l) lower.layer(static_cast<int>(l), M, context);
                     if (stage + 1 < p)
                         lower.send_to(static_cast<int>((stage + 1) * t) + rank, M);
@@ -375,7 +392,7 @@ CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const
                     out.sram_bytes_used = std::max(out.sram_bytes_used, e.used_bytes());
                 }
             }
-            out.notes.push_back(fmt::format("{} {}: tensor {} x pipeline {} = {} chips ({} layers per stage); simulated chips: {}{}",
+            out.notes.push_back(fmt::format("{} {}: tensor {} x pipeline {} = {} chips (at most {} layers per stage); simulated chips: {}{}",
                                             m.name, phase_name(w.phase), t, p, t * p, layers_per_stage, out.simulated_chips.size(),
                                             out.mirror_peers ? " (one per stage; tensor-parallel peers mirrored)" : ""));
             return out;

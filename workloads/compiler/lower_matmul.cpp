@@ -13,12 +13,16 @@ namespace {
 using isa::Opcode;
 using isa::Unit;
 
-constexpr int kUnpackAlus = 4;      // VXM ALUs (and streams) that unpack packed weights
-constexpr int kUnpackIn = kVxmStreamBase;       // 26..29: slices -> VXM for unpacking
-constexpr int kScaleIn = kVxmStreamBase + 4;    // 30 (east-flowing): scale row -> VXM
-constexpr int kZeroIn = kVxmStreamBase + 5;     // 31 (east-flowing): zero row -> VXM
-constexpr int kEpilogueOut = kVxmStreamBase + 4;  // 30 (west-flowing): results -> west slices
-constexpr int kSumChain = kVxmStreamBase + 5;     // 31 (west-flowing): running group sum
+// Packed weights are unpacked by U ALUs per plane (each writing two of the plane's eight
+// weight registers, so U <= 4); their input shares one register per plane pair:
+// 26 (+1 for the second plane of a hemisphere), toward the centre.
+constexpr int kUnpackIn = kVxmStreamBase;  // 26, one per hemisphere
+// Scale and zero rows (8 vectors, one read) toward the centre on register 30 (one per
+// hemisphere). The epilogue of each plane has its own pair of registers flowing back toward
+// the plane's hemisphere (dequantized, running group sum): 28/29 for the first plane of a
+// hemisphere, 27/31 for the second; so the two hemispheres' planes never share them.
+constexpr int kScaleIn = kVxmStreamBase + 4;
+int epilogue_register(int local, bool sum) { return local == 0 ? (sum ? 29 : 28) : (sum ? 31 : 27); }
 
 int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -85,6 +89,10 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     int64_t tile_k = std::min<int64_t>(mp.tile_k, cfg.mxm.rows);
     const int64_t tile_n = std::min<int64_t>(mp.tile_n, cfg.mxm.cols);
     const int64_t tile_m = mp.tile_m;
+    if (tile_m > cfg.mxm.accumulator_rows)
+        throw InputError({"workload", 0, 0}, "mapping.tile_m", std::to_string(tile_m),
+                         fmt::format("at most mxm.accumulator_rows = {} (one tile's results must fit the accumulators)",
+                                     cfg.mxm.accumulator_rows));
     const bool grouped = packed && sh.weight.group_size > 0 && sh.weight.group_size < sh.k;
     if (grouped) {
         // One int32 partial sum must not span two scale groups (docs/quantization.md sec. 4).
@@ -107,7 +115,11 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     const isa::DType lw_type = fmt == WeightFormat::Fp16 ? isa::DType::Fp16
                                : (packed && !unpack_on_vxm) ? format_dtype(fmt)
                                                             : isa::DType::Int8;
-    const int feed = unpack_on_vxm ? kUnpackAlus : 8;
+    // ALU plan: planes x U unpack ALUs, then one epilogue ALU per plane.
+    const int unpack_alus = std::clamp((cfg.vxm.alus_per_lane - planes) / std::max(planes, 1), 1, 4);
+    const int feed = unpack_on_vxm ? unpack_alus : 8;
+    auto unpack_alu = [&](int plane, int c) { return (plane * unpack_alus + c) % cfg.vxm.alus_per_lane; };
+    auto epilogue_alu = [&](int plane) { return (planes * unpack_alus + plane) % cfg.vxm.alus_per_lane; };
     const int64_t act_vecs = sh.act_fp16 ? 2 : 1;
     const int64_t KT = cdiv(sh.k, tile_k), NT = cdiv(sh.n, tile_n), MT = cdiv(sh.m, tile_m);
     const int64_t group = grouped ? sh.weight.group_size : sh.k;
@@ -121,11 +133,14 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     std::vector<std::vector<int>> slices_of(static_cast<size_t>(planes));
     for (int p = 0; p < planes; ++p) slices_of[static_cast<size_t>(p)] = feed_slices(e, p, planes);
     std::vector<size_t> rr(static_cast<size_t>(planes), 0);
+    // Matmuls with fewer output tiles than planes start on the next plane each time, so the
+    // planes' weight shares stay even.
+    const int plane_offset = e.next_plane_offset(static_cast<int>(std::min<int64_t>(NT, planes)), planes);
     std::vector<WeightTile> tiles(static_cast<size_t>(KT * NT));
     for (int64_t j = 0; j < NT; ++j)
         for (int64_t kt = 0; kt < KT; ++kt) {
             WeightTile& t = tiles[static_cast<size_t>(j * KT + kt)];
-            t.plane = static_cast<int>(j % planes);
+            t.plane = static_cast<int>((j + plane_offset) % planes);
             t.k0 = kt * tile_k;
             t.rows = std::min(tile_k, sh.k - t.k0);
             t.n0 = j * tile_n;
@@ -153,7 +168,13 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                     t.chunks.push_back({});
                     continue;
                 }
-                t.chunks.push_back(e.alloc(sl[(r + static_cast<size_t>(c)) % sl.size()], vectors, sh.what + " weights"));
+                // The next slice of the plane's set with room (others may be full of other data).
+                size_t pick = (r + static_cast<size_t>(c)) % sl.size();
+                for (size_t tries = 0; tries < sl.size() && !e.has_room(sl[pick], vectors); ++tries) pick = (pick + 1) % sl.size();
+                if (e.has_room(sl[pick], vectors))
+                    t.chunks.push_back(e.alloc(sl[pick], vectors, sh.what + " weights"));
+                else  // the plane's share is full: any slice of its hemisphere feeds it as well
+                    t.chunks.push_back(e.alloc_in_hemisphere(e.plane_is_west(t.plane), vectors, sh.what + " weights"));
             }
             r += static_cast<size_t>(feed);
             if (sh.weights_via_dma) {
@@ -171,15 +192,17 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
             for (int64_t kt = 0; kt < KT; ++kt)
                 act[h].push_back(e.alloc_in_hemisphere(h == 0, static_cast<uint64_t>(sh.m * act_vecs), sh.what + " activations", true));
     const int64_t groups_per_col = cdiv(sh.k, group);
-    std::vector<Region> scales;  // per (n-tile, group): one fp32 row in a west slice
-    Region zero_row{};
-    if (fmt != WeightFormat::Fp16) {
+    // per (n-tile, group): the fp32 scale row then the fp32 zero row, in the plane's hemisphere
+    std::vector<Region> scales;
+    auto plane_of = [&](int64_t j) { return tiles[static_cast<size_t>(j * KT)].plane; };
+    if (fmt != WeightFormat::Fp16)
         for (int64_t j = 0; j < NT; ++j)
-            for (int64_t g = 0; g < groups_per_col; ++g) scales.push_back(e.alloc_in_hemisphere(true, 4, sh.what + " scales"));
-        zero_row = e.alloc_in_hemisphere(true, 4, sh.what + " zero row");
-    }
+            for (int64_t g = 0; g < groups_per_col; ++g)
+                scales.push_back(e.alloc_in_hemisphere(e.plane_is_west(plane_of(j)), 8, sh.what + " scales"));
+    // Results return from the VXM to the plane's hemisphere (fp16 results go there directly).
     for (int64_t j = 0; j < NT; ++j)
-        res.out_regions.push_back(e.alloc_in_hemisphere(true, static_cast<uint64_t>(4 * sh.m), sh.what + " output", true));
+        res.out_regions.push_back(
+            e.alloc_in_hemisphere(e.plane_is_west(plane_of(j)), static_cast<uint64_t>(4 * sh.m), sh.what + " output", true));
 
     // ---- functional images --------------------------------------------------------------
     if (functional) {
@@ -252,7 +275,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
             }
         for (int64_t j = 0; j < NT && fmt != WeightFormat::Fp16; ++j)
             for (int64_t g = 0; g < groups_per_col; ++g) {
-                std::vector<uint8_t> img(static_cast<size_t>(4 * vb), 0);
+                std::vector<uint8_t> img(static_cast<size_t>(8 * vb), 0);  // zero row stays 0
                 for (int64_t l = 0; l < std::min(tile_n, sh.n - j * tile_n); ++l)
                     put_f32(img, static_cast<size_t>(4 * l), b.scales[static_cast<size_t>(g * sh.n + j * tile_n + l)]);
                 const Region& r = scales[static_cast<size_t>(j * groups_per_col + g)];
@@ -276,7 +299,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                         for (int c = 0; c < feed; ++c) {
                             if (t.chunk_reads[static_cast<size_t>(c)] == 0) continue;
                             // Slices sit on the plane's side of the VXM: data flows toward the centre.
-                            const isa::StreamRef to_vxm = stream(kUnpackIn + c, west);
+                            const isa::StreamRef to_vxm = stream(kUnpackIn, west);
                             if (sh.weights_via_dma) {
                                 e.tag("memory_interface", layer);
                                 e.emit(Unit::Dma, 0, Opcode::DmaLoad, {static_cast<int64_t>(t.dma_addr), static_cast<int64_t>(t.chunk_reads[static_cast<size_t>(c)]), s(to_vxm)});
@@ -285,7 +308,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                                 e.emit(Unit::Mem, r.slice, Opcode::Read, {static_cast<int64_t>(r.addr), static_cast<int64_t>(t.chunk_reads[static_cast<size_t>(c)]), s(to_vxm)});
                             }
                             e.tag("unpack", layer);
-                            e.emit(Unit::Vxm, c, Opcode::Unpack, {t.chunk_rows[static_cast<size_t>(c)], s(to_vxm),
+                            e.emit(Unit::Vxm, unpack_alu(t.plane, c), Opcode::Unpack, {t.chunk_rows[static_cast<size_t>(c)], s(to_vxm),
                                                                    s(stream(ps.weights + 2 * c, ps.weights_east, 2)),
                                                                    static_cast<int64_t>(format_dtype(fmt))});
                         }
@@ -332,22 +355,23 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                     e.tag("dequant", layer);
                     const int64_t g = grouped ? (kt * tile_k) / group : 0;
                     const Region& sc = scales[static_cast<size_t>(j * groups_per_col + g)];
-                    e.emit(Unit::Mem, sc.slice, Opcode::Read, {static_cast<int64_t>(sc.addr), 4, s(stream(kScaleIn, true))});
-                    e.emit(Unit::Mem, zero_row.slice, Opcode::Read, {static_cast<int64_t>(zero_row.addr), 4, s(stream(kZeroIn, true))});
+                    const isa::StreamRef scale_in = stream(kScaleIn, west);
+                    e.emit(Unit::Mem, sc.slice, Opcode::Read, {static_cast<int64_t>(sc.addr), 8, s(scale_in)});
                     // One ALU per plane keeps each plane's dequant/sum chain in order on one queue.
-                    const int alu = std::min(kUnpackAlus + t.plane, cfg.vxm.alus_per_lane - 1);
+                    const int alu = epilogue_alu(t.plane);
                     const bool chain = grouped && KT > 1;
                     // Groups: partial results are dequantized one group at a time and summed on
                     // the VXM (first group -> sum register; later groups -> added into it).
-                    const isa::StreamRef dq_out = chain && kt == 0 ? stream(kSumChain, false) : stream(kEpilogueOut, false);
-                    e.emit(Unit::Vxm, alu, Opcode::Dequant, {rows, s(stream(ps.acc, ps.acc_east, 4)), s(stream(kScaleIn, true)),
-                                                             s(stream(kZeroIn, true)), s(dq_out)});
+                    // back toward the plane's hemisphere, where its results are stored
+                    const isa::StreamRef dequantized = stream(epilogue_register(ps.local, false), !west);
+                    const isa::StreamRef sum = stream(epilogue_register(ps.local, true), !west);
+                    const isa::StreamRef dq_out = chain && kt == 0 ? sum : dequantized;
+                    e.emit(Unit::Vxm, alu, Opcode::Dequant, {rows, s(stream(ps.acc, ps.acc_east, 4)), s(scale_in), s(scale_in), s(dq_out)});
                     if (chain && kt == 0) continue;
                     isa::StreamRef result = dq_out;
                     if (chain) {
-                        result = last_k ? stream(kEpilogueOut, false) : stream(kSumChain, false);
-                        e.emit(Unit::Vxm, alu, Opcode::Add, {rows, s(stream(kSumChain, false)), s(stream(kEpilogueOut, false)),
-                                                             s(result), static_cast<int64_t>(isa::DType::Fp32)});
+                        result = last_k ? dequantized : sum;
+                        e.emit(Unit::Vxm, alu, Opcode::Add, {rows, s(sum), s(dequantized), s(result), static_cast<int64_t>(isa::DType::Fp32)});
                         if (!last_k) continue;
                     }
                     e.write(out, static_cast<uint64_t>(4 * m0), static_cast<uint64_t>(4 * rows), result);
