@@ -198,8 +198,10 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
                 auto t = tags->second.find(i);
                 if (t != tags->second.end()) tag = &t->second;
             }
-            cats[i] = engine->category_id(tag && !tag->category.empty() ? tag->category
-                                                                        : default_category(q.instructions[i].opcode));
+            // Waiting in a sync is idle time, whatever operation it precedes.
+            const bool waits = q.instructions[i].opcode == isa::Opcode::Sync;
+            cats[i] = engine->category_id(tag && !tag->category.empty() && !waits ? tag->category
+                                                                                  : default_category(q.instructions[i].opcode));
             layers[i] = tag ? tag->layer : -1;
         }
         result.instructions += q.instructions.size();

@@ -133,7 +133,7 @@ TEST_CASE("inconsistent values are rejected with the rule they break") {
     CHECK_THROWS_AS(load_edited("  flit_bytes: 328", "  flit_bytes: 300"), InputError); // framing
 }
 
-TEST_CASE("--set overrides any field through the same validation") {
+TEST_CASE("overrides with --set go through the same validation") {
     const std::string path = source_path("configs/tsp-v1.yaml");
     const auto cfg = hw::load_hw_config(path, {"mxm.planes=8", "mxm.install_bytes_per_cycle=20480", "clock.frequency_MHz=1000"});
     CHECK(cfg.mxm.planes == 8);

@@ -8,7 +8,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 packages=(build-essential cmake pkg-config libsystemc-dev libyaml-cpp-dev libfmt-dev
-          libboost-program-options-dev catch2 nlohmann-json3-dev gnuplot-nox)
+          libboost-program-options-dev catch2 nlohmann-json3-dev gnuplot-nox chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,6 +15,7 @@
 #include "tools/lpusim/commands.hpp"
 #include "tools/lpusim/workload_run.hpp"
 #include "tools/report/metrics.hpp"
+#include "tools/report/run_report.hpp"
 #include "workloads/compiler/compiler.hpp"
 #include "workloads/compiler/workload.hpp"
 
@@ -93,6 +94,7 @@ int cmd_run(const Args& args) {
         for (const auto& note : compiled.notes) fmt::print("{}\n", note);
     }
     fmt::print("{}", report::metrics_text(m));
+    fmt::print("{}", report::breakdown_table(result));
     if (w && w->kind == wl::WorkloadKind::Llama)
         fmt::print("{}: {:.6g} tokens/s per user, {:.6g} tokens/s in all, {:.4g} s per step, {} chips, {:.4g} J per token\n",
                    w->model.name, j.value("tokens_per_s_per_user", 0.0), j.value("tokens_per_s", 0.0), result.seconds,
@@ -107,6 +109,7 @@ int cmd_run(const Args& args) {
     }
     if (!out.empty()) {
         write_file_atomic(out + "/summary.json", j.dump(2) + "\n");
+        report::write_run_reports(out, {cfg, result, m, j});
         fmt::print("wrote {}/summary.json{}\n", out, so.trace_path.empty() ? "" : " and trace.json");
     }
     return exit_code;

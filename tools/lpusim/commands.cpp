@@ -10,6 +10,7 @@ const std::vector<Command>& commands() {
         {"disasm", "disassemble a binary program (IN.bin [-o OUT.lpuasm])", cmd_disasm},
         {"run", "simulate a program or a workload (--hw FILE --program|--workload FILE [--out DIR])", cmd_run},
         {"compile", "lower a workload to per-chip assembly (--hw FILE --workload FILE --out DIR)", cmd_compile},
+        {"report", "re-render the plots and report.html of a run directory (DIR)", cmd_report},
     };
     return list;
 }

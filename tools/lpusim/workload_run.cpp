@@ -85,7 +85,7 @@ FunctionalCheck check_functional(const hw::HwConfig& cfg, const wl::CompiledWork
             for (int64_t col = 0; col < loc.columns; ++col) {
                 float v;
                 std::memcpy(&v, bytes.data() + (row * loc.row_vectors * vb + 4 * col), 4);
-                const float ref = c.reference[static_cast<size_t>(row * total_cols + loc.column0 + col)];
+                const float ref = c.reference[static_cast<size_t>((loc.row0 + row) * total_cols + loc.column0 + col)];
                 const double err = std::fabs(static_cast<double>(v) - static_cast<double>(ref));
                 f.max_abs_error = std::max(f.max_abs_error, std::isnan(err) ? INFINITY : err);
                 if (!(v == ref)) ++f.mismatches;

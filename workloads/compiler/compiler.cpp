@@ -101,10 +101,11 @@ CompiledWorkload compile_gemm(const hw::HwConfig& cfg, const Workload& w, const 
         out.simulated_chips.push_back(c);
         out.sram_bytes_used = std::max(out.sram_bytes_used, e.used_bytes());
         if (c == 0) {
-            for (size_t j = 0; j < r.out_regions.size(); ++j) {
-                const int64_t col0 = static_cast<int64_t>(j) * r.tile_n;
-                out.results.push_back({0, r.out_regions[j].slice, r.out_regions[j].addr, w.m, 4, std::min(r.tile_n, n - col0),
-                                       col0, isa::DType::Fp32});
+            const size_t n_tiles = r.out_regions.size() / static_cast<size_t>(r.m_tiles);
+            for (size_t i = 0; i < r.out_regions.size(); ++i) {
+                const int64_t mt = static_cast<int64_t>(i / n_tiles), col0 = static_cast<int64_t>(i % n_tiles) * r.tile_n;
+                out.results.push_back({0, r.out_regions[i].slice, r.out_regions[i].addr, std::min(r.tile_m, w.m - mt * r.tile_m), 4,
+                                       std::min(r.tile_n, n - col0), col0, mt * r.tile_m, isa::DType::Fp32});
             }
             out.notes.push_back(fmt::format("gemm: {} weight tiles on chip 0, tile_n {}", r.tiles, r.tile_n));
         }

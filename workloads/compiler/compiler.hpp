@@ -39,6 +39,7 @@ struct ResultLocation {
     int64_t row_vectors = 0;
     int64_t columns = 0;  // valid elements per row
     int64_t column0 = 0;  // first output column of this tile
+    int64_t row0 = 0;     // first output row of this tile
     isa::DType type = isa::DType::Fp32;
 };
 

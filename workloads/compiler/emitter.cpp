@@ -75,6 +75,18 @@ Region ChipEmitter::alloc_in_hemisphere(bool west, uint64_t vectors, const std::
     return alloc(best < 0 ? slice(west, 0) : best, vectors, what, scratch);
 }
 
+std::vector<Region> ChipEmitter::alloc_spread(bool west, uint64_t vectors, const std::string& what, bool scratch) {
+    // Pieces of at most a quarter bank keep one slice from filling up with one tensor.
+    const uint64_t piece = static_cast<uint64_t>(cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice / 4);
+    std::vector<Region> out;
+    for (uint64_t done = 0; done < vectors;) {
+        const uint64_t n = std::min(piece, vectors - done);
+        out.push_back(alloc_in_hemisphere(west, n, what, scratch));
+        done += n;
+    }
+    return out;
+}
+
 bool ChipEmitter::has_room(int slice, uint64_t vectors) const {
     const uint64_t per_bank = static_cast<uint64_t>(cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice);
     const auto& banks = next_free_[static_cast<size_t>(slice)];

@@ -61,6 +61,18 @@ public:
     // Allocate in the hemisphere's slice with the most free space (ties: lowest index).
     Region alloc_in_hemisphere(bool west, uint64_t vectors, const std::string& what, bool scratch = false);
     void release_scratch();
+    // Scratch is a stack: a mark taken before a piece of work is rewound after it.
+    using ScratchMark = std::vector<std::vector<uint64_t>>;
+    ScratchMark scratch_mark() const { return scratch_; }
+    void scratch_rewind(const ScratchMark& m) { scratch_ = m; }
+    // Data larger than a bank: consecutive pieces over the hemisphere's slices.
+    std::vector<Region> alloc_spread(bool west, uint64_t vectors, const std::string& what, bool scratch);
+    void read(const std::vector<Region>& rs, isa::StreamRef out, bool depends) {
+        for (const Region& r : rs) read(r, 0, r.vectors, out, depends);
+    }
+    void write(const std::vector<Region>& rs, isa::StreamRef in) {
+        for (const Region& r : rs) write(r, 0, r.vectors, in);
+    }
     bool has_room(int slice, uint64_t vectors) const;
     int64_t used_bytes() const;       // persistent plus the scratch high-water mark
     int64_t persistent_bytes() const;

@@ -32,7 +32,11 @@ constexpr int kPassSecond = kVxmStreamBase + 2;   // 28: second operands
 class LayerLowering {
 public:
     LayerLowering(const hw::HwConfig& cfg, const Workload& w, ChipEmitter& e, int tensor, int rank, int stage_first_chip)
-        : cfg_(cfg), w_(w), m_(w.model), e_(e), t_(tensor), rank_(rank), group_first_(stage_first_chip) {}
+        : cfg_(cfg), w_(w), m_(w.model), e_(e), t_(tensor), rank_(rank), group_first_(stage_first_chip) {
+        // The residual stream (fp32 hidden state of every token) lives through the whole
+        // step; operations' own buffers are scratch, released after each operation.
+        e_.alloc_spread(false, static_cast<uint64_t>(4 * rows(m_.hidden_size, tokens_per_step(w))), "residual stream", false);
+    }
 
     bool west(const Region& r) const { return r.slice < e_.slices_per_hemisphere(); }
     // A stream from a slice toward the centre (VXM, C2C), and from the centre to a slice.
@@ -44,14 +48,27 @@ public:
 
     // A pass over `elem_rows` rows: read (fp32) -> ops on the VXM -> write, all in SRAM scratch.
     void vector_pass(const std::string& category, int64_t elem_rows, const std::vector<VecOp>& ops, DType out_type = DType::Fp32) {
+        // Long passes (prefill) run in pieces of at most a quarter bank of fp32 rows, each with
+        // its own buffers, so the live scratch stays small.
+        const int64_t piece = std::max<int64_t>(1, cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice / 4 / 4);
+        for (int64_t done = 0; done < elem_rows; done += piece) {
+            const ChipEmitter::ScratchMark mark = e_.scratch_mark();
+            vector_piece(category, std::min(piece, elem_rows - done), ops, out_type);
+            e_.scratch_rewind(mark);
+        }
+        e_.fence();
+        e_.release_scratch();  // an operation's buffers live until the next one has read them
+    }
+
+    void vector_piece(const std::string& category, int64_t elem_rows, const std::vector<VecOp>& ops, DType out_type) {
         if (elem_rows <= 0) return;
         e_.tag(category, layer_);
         const uint64_t in_vecs = static_cast<uint64_t>(4 * elem_rows);
-        const Region src = e_.alloc_in_hemisphere(true, in_vecs, category + " input", true);
+        const auto src = e_.alloc_spread(true, in_vecs, category + " input", true);
         // The west SXM sits west of the west slices: a pass that starts with a lane movement
         // sends its input west to it, and the SXM sends the result east to the VXM.
         const bool sxm_first = !ops.empty() && ops.front().sxm;
-        e_.read(src, 0, in_vecs, stream(kPassIn, !sxm_first), true);
+        e_.read(src, stream(kPassIn, !sxm_first), true);
         int cur = kPassIn;
         DType cur_type = DType::Fp32;
         for (size_t i = 0; i < ops.size(); ++i) {
@@ -65,8 +82,8 @@ public:
                 e_.emit(Unit::Sxm, 0, op.op, {elem_rows * vec_per_row, s(stream(cur, false)), s(stream(next, true)),
                                               op.op == Opcode::Permute ? 1 : 0});
             } else if (op.binary) {
-                const Region second = e_.alloc_in_hemisphere(true, in_vecs, category + " operand", true);
-                e_.read(second, 0, in_vecs, stream(kPassSecond, true), true);
+                const auto second = e_.alloc_spread(true, in_vecs, category + " operand", true);
+                e_.read(second, stream(kPassSecond, true), true);
                 e_.emit(Unit::Vxm, e_.next_alu(), op.op, {elem_rows, s(stream(cur, true)), s(stream(kPassSecond, true)),
                                                           s(stream(next, true)), static_cast<int64_t>(DType::Fp32)});
             } else if (op.op == Opcode::Cvt) {
@@ -83,13 +100,12 @@ public:
             cur_type = t;
         }
         const uint64_t out_vecs = static_cast<uint64_t>(elem_rows * (cur_type == DType::Int8 ? 1 : 4));
-        const Region dst = e_.alloc_in_hemisphere(false, out_vecs, category + " output", true);
-        e_.write(dst, 0, out_vecs, stream(cur, true));
-        e_.fence();
+        const auto dst = e_.alloc_spread(false, out_vecs, category + " output", true);
+        e_.write(dst, stream(cur, true));
     }
 
     MatmulResult matmul(const std::string& what, int64_t M, int64_t K, int64_t N, const WeightSpec& spec, bool act_fp16,
-                        const std::string& category) {
+                        const std::string& category, bool weights_scratch = false) {
         e_.tag(category, layer_);
         MatmulContext ctx{e_, w_.mapping, nullptr, dma_addr_};
         MatmulShape sh;
@@ -100,9 +116,11 @@ public:
         sh.act_fp16 = act_fp16;
         sh.weights_via_dma = w_.weight_location == WeightLocation::MemoryInterface && category == "matmul";
         sh.what = fmt::format("layer {} {}", layer_, what);
+        sh.weights_scratch = weights_scratch;
         const MatmulResult r = emit_matmul(ctx, sh);
         dma_addr_ = ctx.dma_next_addr;
         e_.fence();
+        e_.release_scratch();
         return r;
     }
 
@@ -114,35 +132,42 @@ public:
         e_.tag("c2c", layer_);
         const int64_t chunk_rows = cdiv(elem_rows, t_);
         const int64_t chunk_vecs = 4 * chunk_rows;
-        const Region part = e_.alloc_in_hemisphere(true, static_cast<uint64_t>(4 * elem_rows), "all-reduce input", true);
-        const Region mine = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(chunk_vecs), "all-reduce sum", true);
+        // This rank's partial sums, one chunk per rank of the group, and its reduced chunk.
+        std::vector<std::vector<Region>> part;
+        for (int d = 0; d < t_; ++d) part.push_back(e_.alloc_spread(true, static_cast<uint64_t>(chunk_vecs), "all-reduce input", true));
+        const auto mine = e_.alloc_spread(false, static_cast<uint64_t>(chunk_vecs), "all-reduce sum", true);
+        const int sum_alu = e_.next_alu();
         for (int phase = 0; phase < 2; ++phase) {
             for (int d = 1; d < t_; ++d) {
                 const int peer = group_first_ + (rank_ + d) % t_;
                 const int link = (d - 1) % std::max(cfg_.c2c.links, 1);
                 // send this rank's copy of the peer's chunk (phase 0) or the reduced chunk (phase 1)
-                const Region& src = phase == 0 ? part : mine;
-                e_.read(src, 0, static_cast<uint64_t>(chunk_vecs), to_centre(src, kPassIn), true);
-                e_.emit(Unit::C2c, link, Opcode::Send, {peer, chunk_vecs, s(to_centre(src, kPassIn))});
+                const auto& src = phase == 0 ? part[static_cast<size_t>(d)] : mine;
+                e_.read(src, to_centre(src.front(), kPassIn), true);
+                e_.emit(Unit::C2c, link, Opcode::Send, {peer, chunk_vecs, s(to_centre(src.front(), kPassIn))});
             }
             for (int d = 1; d < t_; ++d) {
                 const int peer = group_first_ + (rank_ + d) % t_;
                 const int link = (d - 1) % std::max(cfg_.c2c.links, 1);
                 e_.emit(Unit::C2c, link, Opcode::Recv, {peer, chunk_vecs, s(stream(kPassIn + 1, true))});
                 if (phase == 0) {
+                    // running sum on a stream: own chunk + each received chunk, on one ALU
                     e_.tag("residual", layer_);
-                    e_.read(part, 0, static_cast<uint64_t>(chunk_vecs), stream(kPassSecond, true), true);
-                    e_.emit(Unit::Vxm, e_.next_alu(), Opcode::Add, {chunk_rows, s(stream(kPassIn + 1, true)), s(stream(kPassSecond, true)),
-                                                                     s(stream(kPassIn + 3, true)), static_cast<int64_t>(DType::Fp32)});
-                    e_.write(mine, 0, static_cast<uint64_t>(chunk_vecs), stream(kPassIn + 3, true));
+                    const isa::StreamRef sum = stream(kPassIn + 3, true), last = stream(kPassIn + 4, true);
+                    if (d == 1) e_.read(part[0], to_centre(part[0].front(), kPassSecond), true);
+                    e_.emit(Unit::Vxm, sum_alu, Opcode::Add, {chunk_rows, s(stream(kPassIn + 1, true)),
+                                                              s(d == 1 ? to_centre(part[0].front(), kPassSecond) : sum),
+                                                              s(d == t_ - 1 ? last : sum), static_cast<int64_t>(DType::Fp32)});
+                    if (d == t_ - 1) e_.write(mine, last);
                     e_.tag("c2c", layer_);
                 } else {
-                    const Region got = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(chunk_vecs), "all-gather chunk", true);
-                    e_.write(got, 0, static_cast<uint64_t>(chunk_vecs), from_centre(got, kPassIn + 1));
+                    const auto got = e_.alloc_spread(false, static_cast<uint64_t>(chunk_vecs), "all-gather chunk", true);
+                    e_.write(got, from_centre(got.front(), kPassIn + 1));
                 }
             }
             e_.fence();
         }
+        e_.release_scratch();
     }
 
     void attention(int64_t M, int64_t context) {
@@ -151,16 +176,25 @@ public:
         const int64_t group = m_.query_heads_per_kv_head();
         const bool fp16 = w_.kv_cache == ElementType::Fp16;
         const WeightSpec kv_spec{fp16 ? WeightFormat::Fp16 : WeightFormat::Int8, 0};
-        for (int64_t h = 0; h < kv_local; ++h) {
-            // scores = q K^T: the K cache (head_dim x context) is installed like weights
-            matmul(fmt::format("kv head {} scores", h), M * group, hd, context, kv_spec, fp16, "attention");
-            vector_pass("softmax", rows(context, M * group),
-                        {{Opcode::RedMax}, {Opcode::Sub, true}, {Opcode::Exp}, {Opcode::RedSum}, {Opcode::Recip},
-                         {Opcode::Mul, true}, {Opcode::Cvt}},
-                        fp16 ? DType::Fp16 : DType::Int8);
-            // out = P V: the V cache (context x head_dim)
-            matmul(fmt::format("kv head {} values", h), M * group, context, hd, kv_spec, fp16, "attention");
-        }
+        // The KV cache of this layer's heads: reserved once, for the whole context.
+        e_.alloc_spread(true, static_cast<uint64_t>(kv_local * context * hd * (fp16 ? 2 : 1) * 2 / cfg_.vector_bytes() + 1),
+                        "KV cache", false);
+        // Queries go through in chunks of tile_m rows (scores are never materialised for the
+        // whole prompt, as in flash attention); each chunk installs K and V tiles again.
+        const int64_t q_rows = M * group;
+        const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(w_.mapping.tile_m, q_rows));
+        for (int64_t h = 0; h < kv_local; ++h)
+            for (int64_t q0 = 0; q0 < q_rows; q0 += chunk) {
+                const int64_t n = std::min(chunk, q_rows - q0);
+                // scores = q K^T: the K cache (head_dim x context) is installed like weights
+                matmul(fmt::format("kv head {} scores", h), n, hd, context, kv_spec, fp16, "attention", true);
+                vector_pass("softmax", rows(context, n),
+                            {{Opcode::RedMax}, {Opcode::Sub, true}, {Opcode::Exp}, {Opcode::RedSum}, {Opcode::Recip},
+                             {Opcode::Mul, true}, {Opcode::Cvt}},
+                            fp16 ? DType::Fp16 : DType::Int8);
+                // out = P V: the V cache (context x head_dim)
+                matmul(fmt::format("kv head {} values", h), n, context, hd, kv_spec, fp16, "attention", true);
+            }
     }
 
     void layer(int l, int64_t M, int64_t context) {
@@ -203,16 +237,25 @@ public:
         // The table (vocab x hidden/t, fp16 or int8) is split by hidden columns over the group.
         const int64_t elem_bytes = w_.embedding == WeightFormat::Fp16 ? 2 : 1;
         const int64_t row_vecs = cdiv(m_.hidden_size / t_ * elem_bytes, cfg_.vector_bytes());
-        const int64_t per_slice = std::max<int64_t>(1, (cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice) / row_vecs);
+        // The table is spread over both hemispheres in quarter-bank pieces.
+        const uint64_t table_vecs = static_cast<uint64_t>(m_.vocab_size * row_vecs);
+        const bool streamed = w_.weight_location == WeightLocation::MemoryInterface;
         std::vector<Region> table;
-        for (int64_t r = 0; r < m_.vocab_size; r += per_slice) {
-            const int64_t n = std::min(per_slice, m_.vocab_size - r);
-            table.push_back(e_.alloc_in_hemisphere(table.size() % 2 == 0, static_cast<uint64_t>(n * row_vecs), "embedding table"));
+        if (!streamed) {
+            table = e_.alloc_spread(true, table_vecs / 2, "embedding table", false);
+            for (const Region& r : e_.alloc_spread(false, table_vecs - table_vecs / 2, "embedding table", false)) table.push_back(r);
         }
         // One row read per token from the slice holding it (the token is not known at compile
         // time; rows are spread over slices, so the cost does not depend on it).
         std::vector<Region> rows_out;
         for (int64_t tkn = 0; tkn < M; ++tkn) {
+            if (streamed) {  // rows come from off-chip memory through the DMA engine (centre)
+                const Region out = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(row_vecs), "embedding row", true);
+                e_.emit(Unit::Dma, 0, Opcode::DmaLoad, {static_cast<int64_t>(dma_addr_), row_vecs, s(from_centre(out, kPassIn + 4))});
+                e_.write(out, 0, static_cast<uint64_t>(row_vecs), from_centre(out, kPassIn + 4));
+                rows_out.push_back(out);
+                continue;
+            }
             const Region& tab = table[static_cast<size_t>(tkn) % table.size()];
             // The row crosses the centre into the other hemisphere: one stream, one direction.
             const Region out = e_.alloc_in_hemisphere(!west(tab), static_cast<uint64_t>(row_vecs), "embedding row", true);
@@ -276,17 +319,17 @@ public:
     void send_to(int peer, int64_t M) {
         e_.tag("c2c", layer_);
         const int64_t vecs = 4 * rows(m_.hidden_size, M);
-        const Region x = e_.alloc_in_hemisphere(true, static_cast<uint64_t>(vecs), "stage output", true);
-        e_.read(x, 0, static_cast<uint64_t>(vecs), to_centre(x, kPassIn), true);
-        e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Send, {peer, vecs, s(to_centre(x, kPassIn))});
+        const auto x = e_.alloc_spread(true, static_cast<uint64_t>(vecs), "stage output", true);
+        e_.read(x, to_centre(x.front(), kPassIn), true);
+        e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Send, {peer, vecs, s(to_centre(x.front(), kPassIn))});
         e_.release_scratch();
     }
     void receive_from(int peer, int64_t M) {
         e_.tag("c2c", -1);
         const int64_t vecs = 4 * rows(m_.hidden_size, M);
-        const Region x = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(vecs), "stage input", true);
-        e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Recv, {peer, vecs, s(from_centre(x, kPassIn + 1))});
-        e_.write(x, 0, static_cast<uint64_t>(vecs), from_centre(x, kPassIn + 1));
+        const auto x = e_.alloc_spread(false, static_cast<uint64_t>(vecs), "stage input", true);
+        e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Recv, {peer, vecs, s(from_centre(x.front(), kPassIn + 1))});
+        e_.write(x, from_centre(x.front(), kPassIn + 1));
         e_.fence();
         e_.release_scratch();
     }

@@ -172,9 +172,9 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                 size_t pick = (r + static_cast<size_t>(c)) % sl.size();
                 for (size_t tries = 0; tries < sl.size() && !e.has_room(sl[pick], vectors); ++tries) pick = (pick + 1) % sl.size();
                 if (e.has_room(sl[pick], vectors))
-                    t.chunks.push_back(e.alloc(sl[pick], vectors, sh.what + " weights"));
+                    t.chunks.push_back(e.alloc(sl[pick], vectors, sh.what + " weights", sh.weights_scratch));
                 else  // the plane's share is full: any slice of its hemisphere feeds it as well
-                    t.chunks.push_back(e.alloc_in_hemisphere(e.plane_is_west(t.plane), vectors, sh.what + " weights"));
+                    t.chunks.push_back(e.alloc_in_hemisphere(e.plane_is_west(t.plane), vectors, sh.what + " weights", sh.weights_scratch));
             }
             r += static_cast<size_t>(feed);
             if (sh.weights_via_dma) {
@@ -186,11 +186,18 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
         }
     bool hemi_used[2] = {false, false};
     for (int p = 0; p < planes; ++p) hemi_used[e.plane_is_west(p) ? 0 : 1] = true;
+    // Activations and results: one region per (k-tile, m-tile) and (m-tile, n-tile). With
+    // data (functional mode) all are placed up front; otherwise each m-tile's are placed when
+    // it starts and released after it (prefill keeps only one m-tile of buffers live).
     std::vector<Region> act[2];
-    for (int h = 0; h < 2; ++h)
-        if (hemi_used[h])
-            for (int64_t kt = 0; kt < KT; ++kt)
-                act[h].push_back(e.alloc_in_hemisphere(h == 0, static_cast<uint64_t>(sh.m * act_vecs), sh.what + " activations", true));
+    auto place_act = [&](int64_t mt) {
+        for (int h = 0; h < 2; ++h)
+            if (hemi_used[h])
+                for (int64_t kt = 0; kt < KT; ++kt)
+                    act[h][static_cast<size_t>(kt * MT + mt)] = e.alloc_in_hemisphere(
+                        h == 0, static_cast<uint64_t>(std::min(tile_m, sh.m - mt * tile_m) * act_vecs), sh.what + " activations", true);
+    };
+    for (int h = 0; h < 2; ++h) act[h].resize(hemi_used[h] ? static_cast<size_t>(KT * MT) : 0);
     const int64_t groups_per_col = cdiv(sh.k, group);
     // per (n-tile, group): the fp32 scale row then the fp32 zero row, in the plane's hemisphere
     std::vector<Region> scales;
@@ -198,11 +205,22 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     if (fmt != WeightFormat::Fp16)
         for (int64_t j = 0; j < NT; ++j)
             for (int64_t g = 0; g < groups_per_col; ++g)
-                scales.push_back(e.alloc_in_hemisphere(e.plane_is_west(plane_of(j)), 8, sh.what + " scales"));
-    // Results return from the VXM to the plane's hemisphere (fp16 results go there directly).
-    for (int64_t j = 0; j < NT; ++j)
-        res.out_regions.push_back(
-            e.alloc_in_hemisphere(e.plane_is_west(plane_of(j)), static_cast<uint64_t>(4 * sh.m), sh.what + " output", true));
+                scales.push_back(e.alloc_in_hemisphere(e.plane_is_west(plane_of(j)), 8, sh.what + " scales", sh.weights_scratch));
+    // Results return from the VXM to the plane's hemisphere (fp16 results go there directly),
+    // 4 vectors per row.
+    res.out_regions.resize(static_cast<size_t>(MT * NT));
+    auto place_out = [&](int64_t mt) {
+        for (int64_t j = 0; j < NT; ++j)
+            res.out_regions[static_cast<size_t>(mt * NT + j)] = e.alloc_in_hemisphere(
+                e.plane_is_west(plane_of(j)), static_cast<uint64_t>(4 * std::min(tile_m, sh.m - mt * tile_m)), sh.what + " output", true);
+    };
+    if (functional)
+        for (int64_t mt = 0; mt < MT; ++mt) {
+            place_act(mt);
+            place_out(mt);
+        }
+    res.m_tiles = MT;
+    res.tile_m = tile_m;
 
     // ---- functional images --------------------------------------------------------------
     if (functional) {
@@ -257,11 +275,13 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
         }
         const std::vector<float>& a = *data.a;
         for (int h = 0; h < 2; ++h)
-            for (int64_t kt = 0; kt < static_cast<int64_t>(act[h].size()); ++kt) {
-                std::vector<uint8_t> img(static_cast<size_t>(sh.m * act_vecs * vb), 0);
-                for (int64_t m = 0; m < sh.m; ++m)
+            for (size_t ri = 0; ri < act[h].size(); ++ri) {
+                const int64_t kt = static_cast<int64_t>(ri) / MT, mt = static_cast<int64_t>(ri) % MT;
+                const int64_t m_first = mt * tile_m, m_rows = std::min(tile_m, sh.m - m_first);
+                std::vector<uint8_t> img(static_cast<size_t>(m_rows * act_vecs * vb), 0);
+                for (int64_t m = 0; m < m_rows; ++m)
                     for (int64_t i = 0; i < std::min(tile_k, sh.k - kt * tile_k); ++i) {
-                        const float v = a[static_cast<size_t>(m * sh.k + kt * tile_k + i)];
+                        const float v = a[static_cast<size_t>((m_first + m) * sh.k + kt * tile_k + i)];
                         if (!sh.act_fp16) {
                             img[static_cast<size_t>(m * vb + i)] = static_cast<uint8_t>(static_cast<int8_t>(v));
                         } else {
@@ -270,7 +290,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                             img[static_cast<size_t>(m * 2 * vb + 2 * i + 1)] = static_cast<uint8_t>(bits >> 8);
                         }
                     }
-                const Region& r = act[h][static_cast<size_t>(kt)];
+                const Region& r = act[h][ri];
                 ctx.sram_init->push_back({e.chip(), r.slice, r.addr, std::move(img)});
             }
         for (int64_t j = 0; j < NT && fmt != WeightFormat::Fp16; ++j)
@@ -286,6 +306,11 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     // ---- instructions ---------------------------------------------------------------------
     for (int64_t mt = 0; mt < MT; ++mt) {
         const int64_t m0 = mt * tile_m, rows = std::min(tile_m, sh.m - m0);
+        const ChipEmitter::ScratchMark mark = e.scratch_mark();
+        if (!functional) {
+            place_act(mt);
+            place_out(mt);
+        }
         for (int64_t jg = 0; jg < NT; jg += planes) {
             const int64_t jend = std::min(NT, jg + planes);
             for (int64_t kt = 0; kt < KT; ++kt) {
@@ -336,8 +361,8 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                     res.install_bytes += t.rows * cfg.mxm.cols * (fmt == WeightFormat::Fp16 ? 2 : 1);
                     // activations and the array pass
                     e.tag(category, layer);
-                    const Region& ar = act[west ? 0 : 1][static_cast<size_t>(kt)];
-                    e.read(ar, static_cast<uint64_t>(m0 * act_vecs), static_cast<uint64_t>(rows * act_vecs),
+                    const Region& ar = act[west ? 0 : 1][static_cast<size_t>(kt * MT + mt)];
+                    e.read(ar, 0, static_cast<uint64_t>(rows * act_vecs),
                            stream(ps.activations, ps.weights_east), true);
                     e.emit(Unit::Mxm, t.plane, Opcode::Abc, {rows, s(stream(ps.activations, ps.weights_east)),
                                                               static_cast<int64_t>(sh.act_fp16 ? isa::DType::Fp16 : isa::DType::Int8),
@@ -346,10 +371,10 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                     if (!grouped && !last_k) continue;
                     // epilogue: drain, dequant (and the group sum), write
                     e.emit(Unit::Mxm, t.plane, Opcode::Acc, {rows, s(stream(ps.acc, ps.acc_east, 4))});
-                    const Region& out = res.out_regions[static_cast<size_t>(j)];
+                    const Region& out = res.out_regions[static_cast<size_t>(mt * NT + j)];
                     if (fmt == WeightFormat::Fp16) {
                         // fp32 accumulators: straight to SRAM, no dequant
-                        e.write(out, static_cast<uint64_t>(4 * m0), static_cast<uint64_t>(4 * rows), stream(ps.acc, ps.acc_east, 4));
+                        e.write(out, 0, static_cast<uint64_t>(4 * rows), stream(ps.acc, ps.acc_east, 4));
                         continue;
                     }
                     e.tag("dequant", layer);
@@ -374,10 +399,11 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                         e.emit(Unit::Vxm, alu, Opcode::Add, {rows, s(sum), s(dequantized), s(result), static_cast<int64_t>(isa::DType::Fp32)});
                         if (!last_k) continue;
                     }
-                    e.write(out, static_cast<uint64_t>(4 * m0), static_cast<uint64_t>(4 * rows), result);
+                    e.write(out, 0, static_cast<uint64_t>(4 * rows), result);
                 }
             }
         }
+        if (!functional) e.scratch_rewind(mark);
     }
     return res;
 }

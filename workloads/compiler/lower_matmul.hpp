@@ -17,6 +17,7 @@ struct MatmulShape {
     WeightSpec weight;            // format of B
     bool act_fp16 = false;        // A in fp16 (with fp16 weights), else int8
     bool weights_via_dma = false; // B streamed from the memory interface instead of SRAM
+    bool weights_scratch = false; // B is a working copy (the KV cache is reserved by the caller)
     std::string what;             // for messages: "layer 3 q"
 };
 
@@ -29,7 +30,9 @@ struct MatmulData {
 struct MatmulResult {
     // int32 results dequantized to fp32: rows of 4 vectors striped over 4 slices
     // (out_slice .. out_slice + 3) at the same address, one region per n-tile.
-    std::vector<Region> out_regions;  // per n-tile, first slice of the stripe
+    std::vector<Region> out_regions;  // per (m-tile, n-tile), index mt * n_tiles + j
+    int64_t m_tiles = 0;
+    int64_t tile_m = 0;
     int64_t tile_n = 0;
     int64_t tiles = 0;          // weight tiles installed
     int64_t install_bytes = 0;  // bytes installed into the planes

@@ -1,0 +1,110 @@
+#include "tools/report/run_report.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "common/atomic_file.hpp"
+#include "common/input_error.hpp"
+#include "tools/report/csv.hpp"
+#include "tools/report/html.hpp"
+#include "tools/report/plots.hpp"
+#include "tools/report/power.hpp"
+#include "tools/report/roofline.hpp"
+#include "tools/report/utilization.hpp"
+
+namespace lpu::report {
+
+namespace {
+
+std::string path_in(const std::string& dir, const char* file) { return dir + "/" + file; }
+
+// Every listed column present and numeric in every row (InputError naming file and line).
+void require_numeric(const CsvTable& t, const std::vector<std::string>& columns) {
+    for (const auto& name : columns) {
+        const size_t c = t.column(name);
+        for (size_t i = 0; i < t.rows(); ++i) t.number(i, c);
+    }
+}
+
+// Checks the tables, builds every script and the page, then writes: a garbled input
+// stops before any file is touched.
+void render(const std::string& dir, const ReportTables& t, const RenderOptions& options) {
+    require_numeric(t.breakdown, {"instructions", "busy_cycles", "active_cycles", "share_of_time", "ops",
+                                  "macs", "bytes_sram", "bytes_stream", "bytes_install", "bytes_c2c",
+                                  "bytes_mem_if", "bytes_total"});
+    t.breakdown.column("category");
+    t.breakdown.column("layer");
+    require_numeric(t.roofline,
+                    {"chips", "ops", "bytes_total", "bytes_memory", "active_cycles", "intensity_ops_per_byte",
+                     "memory_intensity_ops_per_byte", "achieved_ops_per_s_per_chip",
+                     "roof_ops_per_s_per_chip", "fraction_of_roof"});
+    for (const char* c : {"category", "layer", "compute_roof", "bandwidth_roof", "bound"})
+        t.roofline.column(c);
+    require_numeric(t.utilization, {"chip", "bucket_start_cycle", "bucket_end_cycle"});
+    for (size_t c = 0; c < t.utilization.header().size(); ++c)
+        for (size_t i = 0; i < t.utilization.rows(); ++i) t.utilization.number(i, c);
+    std::vector<std::string> power_columns = {"chip", "bucket_start_cycle", "bucket_end_cycle",
+                                              "bucket_duration_s"};
+    for (const char* c : kEnergyComponentNames) power_columns.push_back(fmt::format("{}_J", c));
+    for (const char* c : {"static_J", "energy_J", "power_W"}) power_columns.push_back(c);
+    require_numeric(t.power, power_columns);
+    if (!t.summary.is_object())
+        throw InputError({path_in(dir, "summary.json"), 0, 0}, "summary", t.summary.type_name(),
+                         "a JSON object");
+
+    const std::vector<Roof> roofs = roofs_from_csv(t.roofs);
+    const std::vector<std::pair<std::string, std::string>> scripts = {
+        {"breakdown", breakdown_script(t.breakdown)},
+        {"roofline", roofline_script(t.roofline, roofs)},
+        {"utilization", utilization_script(t.utilization)},
+        {"power", power_script(t.power)},
+    };
+    const std::string gnuplot = find_gnuplot(options.gnuplot);
+    std::map<std::string, PlotResult> plots;
+    for (const auto& [name, script] : scripts) plots[name] = render_plot(gnuplot, dir, name, script);
+    write_file_atomic(path_in(dir, kReportFile), report_html(t, plots));
+}
+
+}  // namespace
+
+void write_run_reports(const std::string& dir, const RunReportInputs& in) {
+    if (in.time_buckets < 1)
+        throw InputError({"command line", 0, 0}, "time buckets", std::to_string(in.time_buckets),
+                         "at least 1");
+    const Breakdown breakdown = compute_breakdown(in.result);
+    const TimeBuckets buckets = make_buckets(in.result.cycles, in.time_buckets);
+    const std::map<std::string, std::string> files = {
+        {kBreakdownFile, breakdown_csv(breakdown)},
+        {kRooflineFile, roofline_csv(compute_roofline(in.cfg, breakdown))},
+        {kRoofsFile, roofs_csv(config_roofs(in.cfg))},
+        {kUtilizationFile, utilization_csv(compute_utilization(in.cfg, in.result, buckets))},
+        {kPowerFile, power_csv(compute_power(in.cfg, in.result, buckets))},
+    };
+    for (const auto& [name, text] : files) write_file_atomic(path_in(dir, name.c_str()), text);
+    // Render from the files' text, exactly as `lpusim report` will read them back.
+    auto table = [&](const char* name) { return CsvTable::parse(files.at(name), path_in(dir, name)); };
+    const ReportTables t = {in.summary,        table(kBreakdownFile),   table(kRooflineFile),
+                            table(kRoofsFile), table(kUtilizationFile), table(kPowerFile)};
+    render(dir, t, in.render);
+}
+
+void regenerate_report(const std::string& dir, const RenderOptions& options) {
+    const std::string summary_path = path_in(dir, "summary.json");
+    const std::string text = read_file(summary_path);
+    nlohmann::ordered_json summary;
+    try {
+        summary = nlohmann::ordered_json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw InputError({summary_path, 0, 0}, fmt::format("not valid JSON: {}", e.what()));
+    }
+    const ReportTables t = {summary,
+                            CsvTable::read(path_in(dir, kBreakdownFile)),
+                            CsvTable::read(path_in(dir, kRooflineFile)),
+                            CsvTable::read(path_in(dir, kRoofsFile)),
+                            CsvTable::read(path_in(dir, kUtilizationFile)),
+                            CsvTable::read(path_in(dir, kPowerFile))};
+    render(dir, t, options);
+}
+
+}  // namespace lpu::report
