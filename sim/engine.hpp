@@ -223,6 +223,11 @@ uint64_t execute_icu(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
 // MXM arrays (ABC), MEM banks, VXM ALUs, SXM units, C2C links (send side).
 bool holds_primary_resource(isa::Opcode op);
 
+// An instruction occupies its queue for one issue slot; the units' resources (banks, ALUs,
+// plane ports, links, channels) are timelines that place its execution, possibly later.
+// So a queue is never held behind one instruction's future start (docs/timing.md §1).
+inline uint64_t issue_slot() { return Engine::now() + 1; }
+
 inline uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 }  // namespace lpu::sim

@@ -31,7 +31,7 @@ uint64_t execute_c2c(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
         link_free = start + static_cast<uint64_t>(c.deskew_cycles);
         r.start = start;
         r.busy = static_cast<uint64_t>(c.deskew_cycles);
-        return link_free;
+        return issue_slot();
     }
     const int peer = static_cast<int>(ins.operands[0]);
     const uint64_t n = static_cast<uint64_t>(ins.operands[1]);
@@ -74,7 +74,7 @@ uint64_t execute_c2c(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
         r.start = start;
         r.busy = busy;
         chip.last_activity = std::max(chip.last_activity, static_cast<uint64_t>(std::ceil(m.first)) + busy);
-        return start + 1;
+        return issue_slot();
     }
     // Receive
     Mailbox& box = e.mailboxes[{peer, chip.id}];
@@ -90,7 +90,7 @@ uint64_t execute_c2c(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     e.write_stream(chip, isa::decode_stream(ins.operands[2]), n, m.first, 1.0 / m.interval, pos, ins.line, data, q);
     r.start = start;
     r.busy = busy;
-    return start + 1;
+    return issue_slot();
 }
 
 }  // namespace lpu::sim

@@ -57,7 +57,7 @@ uint64_t execute_dma(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
         auto data = e.options.functional ? std::make_shared<Bytes>(std::move(buffer)) : nullptr;
         e.write_stream(chip, isa::decode_stream(ins.operands[2]), n, first, per_cycle, pos, ins.line, data, q);
     }
-    return start + 1;
+    return issue_slot();
 }
 
 }  // namespace lpu::sim

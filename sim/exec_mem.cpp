@@ -97,7 +97,7 @@ uint64_t execute_mem(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
         k.sram_read_bytes->add(static_cast<double>(n * vb));
         r.bytes = static_cast<float>(n * vb);
         r.level = Level::Sram;
-        return start + 1;
+        return issue_slot();
     }
     // Write / Scatter: consume the stream as it arrives, one vector per cycle.
     const isa::StreamRef in_ref = isa::decode_stream(ins.operands[gathered ? 3 : 2]);
@@ -116,7 +116,7 @@ uint64_t execute_mem(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     r.bytes = static_cast<float>(n * vb);
     r.level = Level::Sram;
     chip.last_activity = std::max(chip.last_activity, start + busy + static_cast<uint64_t>(e.cfg.mem.write_latency_cycles));
-    return start + 1;
+    return issue_slot();
 }
 
 }  // namespace lpu::sim

@@ -17,10 +17,6 @@ namespace lpu::sim {
 
 namespace {
 
-// MXM instructions only occupy the queue for their issue slot: the plane's three ports
-// (weight input, activation input, drain) are tracked by the timeline, which orders them,
-// so a drain waiting for the array does not hold back the next tile's load.
-uint64_t issue_next() { return Engine::now() + 1; }
 
 bool is_packed(isa::DType t) {
     return t == isa::DType::Int4 || t == isa::DType::Int3p5 || t == isa::DType::Int3p5b;
@@ -74,7 +70,7 @@ uint64_t lw(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, cons
     r.level = Level::Install;
     r.start = start;
     r.busy = busy;
-    return issue_next();
+    return issue_slot();
 }
 
 uint64_t iw(Engine& e, PlaneState& p, const isa::Queue& q, const isa::Instruction& ins, ExecRecord& r) {
@@ -93,7 +89,7 @@ uint64_t iw(Engine& e, PlaneState& p, const isa::Queue& q, const isa::Instructio
     if (e.options.functional) p.active = p.shadow;
     r.start = start;
     r.busy = iw_cycles;
-    return issue_next();
+    return issue_slot();
 }
 
 uint64_t abc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, const isa::Instruction& ins, ExecRecord& r) {
@@ -166,7 +162,7 @@ uint64_t abc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, con
     r.start = start;
     r.busy = busy;
     chip.last_activity = std::max(chip.last_activity, done);
-    return issue_next();
+    return issue_slot();
 }
 
 uint64_t acc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, const isa::Instruction& ins, ExecRecord& r) {
@@ -202,7 +198,7 @@ uint64_t acc(Engine& e, ChipState& chip, PlaneState& p, const isa::Queue& q, con
     r.level = Level::Stream;
     r.start = start;
     r.busy = busy;
-    return issue_next();
+    return issue_slot();
 }
 
 }  // namespace

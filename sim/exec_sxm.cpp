@@ -66,7 +66,7 @@ uint64_t execute_sxm(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     r.level = Level::Stream;
     r.start = start;
     r.busy = busy;
-    return start + 1;
+    return issue_slot();
 }
 
 }  // namespace lpu::sim

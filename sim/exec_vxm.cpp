@@ -225,7 +225,7 @@ uint64_t execute_vxm(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     r.start = start;
     r.busy = busy;
     chip.last_activity = std::max(chip.last_activity, start + busy + latency);
-    return start + 1;
+    return issue_slot();
 }
 
 }  // namespace lpu::sim

@@ -16,6 +16,7 @@ int cmd_asm(const Args& args);
 int cmd_disasm(const Args& args);
 int cmd_run(const Args& args);
 int cmd_compile(const Args& args);
+int cmd_sweep(const Args& args);
 int cmd_report(const Args& args);
 
 struct Command {
