@@ -29,6 +29,8 @@ Engine::Engine(const hw::HwConfig& c, const isa::Program& p, EngineOptions o, St
         chip.east = std::vector<StreamFifo>(static_cast<size_t>(cfg.streams.registers_per_direction));
         chip.west = std::vector<StreamFifo>(static_cast<size_t>(cfg.streams.registers_per_direction));
         chip.bank_free.assign(static_cast<size_t>(cfg.mem.slices), {});
+        chip.bank_last_write.assign(static_cast<size_t>(cfg.mem.slices), {});
+        chip.bank_last_start.assign(static_cast<size_t>(cfg.mem.slices), {});
         chip.sram.resize(static_cast<size_t>(cfg.mem.slices));
         chip.planes.resize(static_cast<size_t>(cfg.mxm.planes));
         for (auto& plane : chip.planes) {
@@ -68,7 +70,8 @@ Engine::Engine(const hw::HwConfig& c, const isa::Program& p, EngineOptions o, St
         k.mem_if_bytes = &stats.counter(pre + "bytes.mem_if", "bytes", "bytes moved through the memory interface");
         k.vxm_lane_ops = &stats.counter(pre + "vxm.lane_ops", "ops", "ALU operations x lanes");
         k.sxm_bytes = &stats.counter(pre + "sxm.bytes", "bytes", "bytes moved by SXM ops");
-        k.bank_conflicts = &stats.counter(pre + "mem.bank_conflicts", "events", "accesses delayed by a busy bank");
+        k.bank_conflicts = &stats.counter(pre + "mem.bank_conflicts", "events",
+                                          "accesses delayed by an access of the other kind (read/write) on the same bank");
         k.bank_conflict_cycles = &stats.counter(pre + "mem.bank_conflict_cycles", "cycles", "cycles lost to bank conflicts");
         k.sync_wait_cycles = &stats.counter(pre + "icu.sync_wait_cycles", "cycles", "cycles queues waited in Sync");
         if (cfg.memory_interface.present()) {

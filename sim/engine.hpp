@@ -114,6 +114,8 @@ struct ChipState {
     int id = 0;
     std::vector<StreamFifo> east, west;  // per stream register
     std::vector<std::array<uint64_t, 64>> bank_free;  // per slice, per bank
+    std::vector<std::array<bool, 64>> bank_last_write;       // kind of the bank's latest access
+    std::vector<std::array<uint64_t, 64>> bank_last_start;   // and its start
     std::vector<Bytes> sram;                          // functional: per slice, lazily sized
     std::vector<PlaneState> planes;
     std::vector<uint64_t> alu_free, sxm_free, link_free;

@@ -31,15 +31,22 @@ BankAccess check_range(const Engine& e, const isa::Queue& q, const isa::Instruct
 }
 
 // Start time for an access to `bank` no earlier than `ready`; counts conflicts.
-uint64_t claim_bank(Engine& e, ChipState& chip, int slice, int bank, uint64_t ready, uint64_t busy) {
+// A conflict is a read and a write meeting on one bank (they would run in parallel on
+// different banks); back-to-back accesses of the same kind are ordinary queueing.
+uint64_t claim_bank(Engine& e, ChipState& chip, int slice, int bank, uint64_t ready, uint64_t busy, bool write) {
     uint64_t& free = chip.bank_free[static_cast<size_t>(slice)][static_cast<size_t>(bank)];
+    bool& last_write = chip.bank_last_write[static_cast<size_t>(slice)][static_cast<size_t>(bank)];
     ChipCounters& k = e.counters[chip.id];
-    if (free > ready) {
+    uint64_t& last_start = chip.bank_last_start[static_cast<size_t>(slice)][static_cast<size_t>(bank)];
+    if (free > ready && last_write != write) {
+        // the cycles this access waits for the other kind's access to finish
         k.bank_conflicts->add(1);
-        k.bank_conflict_cycles->add(static_cast<double>(free - ready));
+        k.bank_conflict_cycles->add(static_cast<double>(free - std::max(ready, last_start)));
     }
     const uint64_t start = std::max(ready, free);
     free = start + busy;
+    last_write = write;
+    last_start = start;
     return start;
 }
 
@@ -82,7 +89,7 @@ uint64_t execute_mem(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
         const isa::StreamRef out = isa::decode_stream(ins.operands[gathered ? 3 : 2]);
         e.acquire_output(chip, out, q);
         const uint64_t ready = std::max(Engine::now(), gathered ? idx.first_arrival : now);
-        const uint64_t start = claim_bank(e, chip, slice, acc.bank, ready, n);
+        const uint64_t start = claim_bank(e, chip, slice, acc.bank, ready, n, false);
         r.start = start;
         r.busy = n;
         std::shared_ptr<Bytes> data;
@@ -104,7 +111,7 @@ uint64_t execute_mem(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     StreamInput in = e.read_stream(chip, in_ref, n, pos, q, ins);
     const uint64_t ready = std::max({now, in.first_arrival, gathered ? idx.first_arrival : 0});
     const uint64_t busy = std::max<uint64_t>(n, in.last_arrival + 1 > ready ? in.last_arrival + 1 - ready : 0);
-    const uint64_t start = claim_bank(e, chip, slice, acc.bank, ready, busy);
+    const uint64_t start = claim_bank(e, chip, slice, acc.bank, ready, busy, true);
     r.start = start;
     r.busy = busy;
     if (e.options.functional) {

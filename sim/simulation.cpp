@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 
+#include "common/atomic_file.hpp"
 #include "common/input_error.hpp"
 #include "sim/engine.hpp"
 
@@ -210,7 +212,24 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
                                                         engine->chips.at(static_cast<int>(q.chip)), q, std::move(cats),
                                                         std::move(layers)));
     }
+    sc_core::sc_trace_file* vcd = nullptr;
+    if (!options.vcd_path.empty()) {
+        vcd = sc_core::sc_create_vcd_trace_file((options.vcd_path + ".tmp").c_str());
+        vcd->set_time_unit(1, sc_core::SC_NS);  // one cycle
+        for (size_t qi = 0; qi < threads.size(); ++qi) sc_core::sc_trace(vcd, threads[qi]->pc, threads[qi]->basename());
+    }
     sc_core::sc_start();
+    if (vcd) {
+        sc_core::sc_close_vcd_trace_file(vcd);
+        // SystemC stamps the wall-clock date into the header; drop it so the same inputs
+        // give the same bytes.
+        const std::string tmp = options.vcd_path + ".tmp.vcd";
+        std::string text = read_file(tmp);
+        const auto d0 = text.find("$date"), d1 = text.find("$end", d0 == std::string::npos ? 0 : d0);
+        if (d0 != std::string::npos && d1 != std::string::npos) text.erase(d0, d1 + 4 - d0);
+        write_file_atomic(options.vcd_path, text);
+        std::remove(tmp.c_str());
+    }
     if (engine->failure) std::rethrow_exception(engine->failure);
 
     for (size_t qi = 0; qi < threads.size(); ++qi) {

@@ -23,6 +23,8 @@ struct SimOptions {
     std::string program_file = "program";
     std::string trace_path;  // empty: no trace
     TraceLimits trace_limits;
+    // SystemC VCD of each queue's program counter (one signal per queue; for small runs).
+    std::string vcd_path;
     bool mirror_unsimulated_peers = false;
     // Breakdown categories and layers per instruction: queue index in Program order ->
     // (instruction index -> tag). Instructions without a tag get a category from their opcode.

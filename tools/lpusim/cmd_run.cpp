@@ -30,6 +30,20 @@ isa::Program load_program(const std::string& path) {
     return isa::assemble(bytes, path);
 }
 
+// "A:B" with 0 <= A <= B.
+std::pair<int64_t, int64_t> parse_range(const std::string& flag, const std::string& text) {
+    const auto colon = text.find(':');
+    try {
+        if (colon != std::string::npos) {
+            size_t u1 = 0, u2 = 0;
+            const long long a = std::stoll(text.substr(0, colon), &u1), b = std::stoll(text.substr(colon + 1), &u2);
+            if (u1 == colon && u2 == text.size() - colon - 1 && a >= 0 && b >= a) return {a, b};
+        }
+    } catch (const std::logic_error&) {
+    }
+    throw InputError({"command line", 0, 0}, flag, text, "A:B with 0 <= A <= B");
+}
+
 void prepare_out_dir(const std::string& dir) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -39,7 +53,8 @@ void prepare_out_dir(const std::string& dir) {
 
 int cmd_run(const Args& args) {
     po::options_description opts("run options");
-    std::string hw, program, workload, out, trace_flag = "auto", models;
+    std::string hw, program, workload, out, trace_flag = "auto", models, trace_layers, trace_window, vcd;
+    int trace_chips = -1;
     std::vector<std::string> sets, wsets;
     opts.add_options()("hw", po::value(&hw)->required(), "hardware config YAML")(
         "set", po::value(&sets)->composing(), "override a hardware field: dotted.path=value (repeatable)")(
@@ -50,7 +65,12 @@ int cmd_run(const Args& args) {
         "full-system", "simulate every chip instead of one representative per pipeline stage")(
         "functional", "carry real values through the instructions (slower)")(
         "out", po::value(&out), "output directory (summary.json, reports, trace.json)")(
-        "trace", po::value(&trace_flag), "write trace.json: on, off, auto (auto = on for runs under 2M instructions)");
+        "trace", po::value(&trace_flag),
+        "trace.json: on, off, auto (auto: everything for runs under 2M instructions, else only chip 0)")(
+        "trace-chips", po::value(&trace_chips), "trace only chips with index below N")(
+        "trace-layers", po::value(&trace_layers), "trace only layers A:B (inclusive)")(
+        "trace-window", po::value(&trace_window), "trace only instructions starting in cycles A:B")(
+        "vcd", po::value(&vcd), "also write a VCD waveform of per-unit busy signals (small runs)");
     po::variables_map vm;
     if (!parse_args("run", args, opts, {}, vm)) return 0;
     if (trace_flag != "on" && trace_flag != "off" && trace_flag != "auto")
@@ -81,8 +101,22 @@ int cmd_run(const Args& args) {
     for (const auto& q : to_run.queues) instructions += q.instructions.size();
     if (!out.empty()) {
         prepare_out_dir(out);
-        if (trace_flag == "on" || (trace_flag == "auto" && instructions < 2'000'000)) so.trace_path = out + "/trace.json";
+        if (trace_flag != "off") so.trace_path = out + "/trace.json";
+        // Large runs: a bounded trace instead of gigabytes (the sink also caps its events).
+        if (trace_flag == "auto" && instructions >= 2'000'000 && trace_chips < 0) trace_chips = 1;
+        if (trace_chips >= 0) so.trace_limits.max_chips = trace_chips;
+        if (!trace_layers.empty()) {
+            const auto [a, b] = parse_range("--trace-layers", trace_layers);
+            so.trace_limits.first_layer = static_cast<int>(a);
+            so.trace_limits.last_layer = static_cast<int>(b);
+        }
+        if (!trace_window.empty()) {
+            const auto [a, b] = parse_range("--trace-window", trace_window);
+            so.trace_limits.window_start_cycle = static_cast<uint64_t>(a);
+            so.trace_limits.window_end_cycle = static_cast<uint64_t>(b);
+        }
     }
+    so.vcd_path = vcd;
     const sim::SimResult result = sim::simulate(cfg, to_run, so);
     const report::RunMetrics m = report::compute_metrics(cfg, result);
     nlohmann::ordered_json j = report::metrics_json(m);
