@@ -62,12 +62,22 @@ nlohmann::ordered_json workload_summary(const hw::HwConfig& cfg, const wl::Workl
     // Each simulated chip stands for `tensor` chips when peers are mirrored.
     const double scale = c.mirror_peers ? static_cast<double>(c.tensor) : 1.0;
     j["macs_simulated"] = m.macs * scale;
-    const double energy = m.energy.total_J() * scale;
-    j["energy_per_step_J"] = energy;
-    j["energy_per_token_J"] = c.tokens_per_step > 0 ? energy / c.tokens_per_step : 0;
-    j["tokens_per_J"] = energy > 0 ? c.tokens_per_step / energy : 0;
-    j["average_power_W_per_chip"] = m.average_power_W_per_chip;
-    j["system_power_W"] = m.average_power_W_per_chip * c.chips;
+    // Energy (docs/metrics.md): the simulated step has one micro-batch in flight; in steady
+    // state the pipeline holds `pipeline` of them, so static power is shared by all tokens in
+    // flight while dynamic energy is paid per token.
+    const double dynamic = (m.energy.total_J() - m.energy.static_J) * scale;
+    const double static_W = cfg.energy.static_W * c.chips;
+    const double tokens = c.tokens_per_step;
+    const double tps = j.value("tokens_per_s", tokens / std::max(step_s, 1e-30));
+    const double dyn_per_token = tokens > 0 ? dynamic / tokens : 0;
+    const double power = static_W + dyn_per_token * tps;
+    j["energy_per_step_J"] = dynamic + static_W * step_s;
+    j["energy_per_token_J"] = tps > 0 ? power / tps : 0;
+    j["tokens_per_J"] = power > 0 ? tps / power : 0;
+    j["energy_per_token_single_stream_J"] = tokens > 0 ? (dynamic + static_W * step_s) / tokens : 0;
+    j["average_power_W_per_chip"] = c.chips > 0 ? power / c.chips : 0;
+    j["system_power_W"] = power;
+    j["simulated_average_power_W_per_chip"] = m.average_power_W_per_chip;
     j["notes"] = c.notes;
     return j;
 }
