@@ -15,11 +15,6 @@ namespace {
 constexpr size_t kMaxYamlBytes = 16u << 20;  // configs and workloads are small; refuse huge files
 constexpr int kMaxNesting = 64;              // yaml-cpp recurses per level; refuse deep nesting early
 
-SourceLocation mark_location(const std::string& file, const YAML::Mark& m) {
-    if (m.is_null()) return {file, 0, 0};
-    return {file, m.line + 1, m.column + 1};
-}
-
 // Position (1-based line, column) of the first byte that is not valid UTF-8, if any.
 bool find_invalid_utf8(const std::string& s, int& line, int& column) {
     line = 1;
@@ -86,6 +81,11 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+SourceLocation mark_location(const std::string& file, const YAML::Mark& m) {
+    if (m.is_null()) return {file, 0, 0};
+    return {file, m.line + 1, m.column + 1};
+}
 
 std::shared_ptr<YamlSource> load_yaml_text(const std::string& text, const std::string& file_name) {
     if (text.size() > kMaxYamlBytes)

@@ -34,6 +34,9 @@ std::shared_ptr<YamlSource> load_yaml_text(const std::string& text, const std::s
 // flow collection. Malformed assignment -> InputError at "--set".
 void apply_override(YamlSource& src, const std::string& assignment);
 
+// file:line:column of a YAML node (1-based; 0 when the node has no position).
+SourceLocation mark_location(const std::string& file, const YAML::Mark& m);
+
 class FieldReader {
 public:
     FieldReader(std::shared_ptr<const YamlSource> src, YAML::Node node, std::string path);

@@ -250,6 +250,7 @@ StreamInput Engine::read_stream(ChipState& chip, isa::StreamRef s, uint64_t vect
         uint64_t taken = 0;
         StreamFifo& f = fifos[static_cast<size_t>(s.id + i)];
         if (need > 0) wait_turn(f, f.readers, f.reader_at, q);
+        bool first_of_register = true;
         while (taken < need) {
             while (f.bursts.empty()) sc_core::wait(f.pushed);
             Burst& b = f.bursts.front();
@@ -263,7 +264,10 @@ StreamInput Engine::read_stream(ChipState& chip, isa::StreamRef s, uint64_t vect
             const double hop_cycles = static_cast<double>(hops) * cfg.streams.hop_cycles;
             const auto first = static_cast<uint64_t>(std::ceil(b.first + hop_cycles));
             const auto last = static_cast<uint64_t>(std::ceil(b.first + static_cast<double>(take - 1) * b.interval + hop_cycles));
-            if (!any || first > in.first_arrival) in.first_arrival = first;
+            // Ready when every register's first vector is there (later bursts of the same
+            // register only bound the end, through last_arrival).
+            if (first_of_register && (!any || first > in.first_arrival)) in.first_arrival = first;
+            first_of_register = false;
             in.last_arrival = std::max(in.last_arrival, last);
             any = true;
             in.hops += static_cast<uint64_t>(hops) * take;
@@ -371,9 +375,9 @@ uint64_t execute(Engine& e, ChipState& chip, const isa::Queue& q, const isa::Ins
         case Unit::C2c: next = execute_c2c(e, chip, q, ins, r); break;
         case Unit::Dma: next = execute_dma(e, chip, q, ins, r); break;
     }
-    const uint64_t n = isa::spec(ins.opcode).operand_count > 0 && isa::spec(ins.opcode).operands[0].name == "n"
-                           ? static_cast<uint64_t>(ins.operands[0])
-                           : 0;
+    uint64_t n = 0;
+    for (int k = 0; k < isa::spec(ins.opcode).operand_count; ++k)
+        if (isa::spec(ins.opcode).operands[k].name == "n") n = static_cast<uint64_t>(ins.operands[k]);
     e.record(r, q, ins, n);
     return next;
 }

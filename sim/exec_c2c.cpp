@@ -73,7 +73,9 @@ uint64_t execute_c2c(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
         r.level = Level::C2c;
         r.start = start;
         r.busy = busy;
-        chip.last_activity = std::max(chip.last_activity, static_cast<uint64_t>(std::ceil(m.first)) + busy);
+        // the last vector reaches the peer at first + (n - 1) x interval
+        chip.last_activity = std::max(chip.last_activity,
+                                      static_cast<uint64_t>(std::ceil(m.first + static_cast<double>(n - 1) * m.interval)) + 1);
         return issue_slot();
     }
     // Receive
@@ -85,7 +87,7 @@ uint64_t execute_c2c(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
         program_error(e, q, ins, "n", std::to_string(n), fmt::format("{} vectors, the size of the message chip {} sent", m.vectors, peer));
     e.acquire_output(chip, isa::decode_stream(ins.operands[2]), q);
     const uint64_t start = std::max(Engine::now(), static_cast<uint64_t>(std::ceil(m.first)));
-    const auto busy = static_cast<uint64_t>(std::ceil(m.interval * static_cast<double>(n)));
+    const auto busy = static_cast<uint64_t>(std::ceil(m.first + m.interval * static_cast<double>(n - 1))) + 1 - start;
     std::shared_ptr<const Bytes> data = m.data;
     e.write_stream(chip, isa::decode_stream(ins.operands[2]), n, m.first, 1.0 / m.interval, pos, ins.line, data, q);
     r.start = start;

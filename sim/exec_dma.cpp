@@ -42,7 +42,11 @@ uint64_t execute_dma(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     if (t.get_response_status() != tlm::TLM_OK_RESPONSE)
         program_error(e, q, ins, "addr", fmt::format("{:#x}+{} bytes", addr, bytes),
                       fmt::format("a range inside the memory's {} bytes", mem.config().capacity_bytes));
-    const uint64_t done = now + static_cast<uint64_t>(std::llround(delay.to_seconds() * 1e9));
+    uint64_t done = now + static_cast<uint64_t>(std::llround(delay.to_seconds() * 1e9));
+    // A store cannot finish before its last vector arrived and crossed the interface.
+    if (!load)
+        done = std::max(done, in.last_arrival + 1 + static_cast<uint64_t>(std::ceil(static_cast<double>(vb) / mem.bytes_per_cycle())) +
+                                  static_cast<uint64_t>(mem.config().latency_cycles));
     e.counters[chip.id].mem_if_bytes->add(static_cast<double>(bytes));
     r.bytes = static_cast<float>(bytes);
     r.level = Level::MemIf;

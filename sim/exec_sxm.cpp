@@ -60,7 +60,9 @@ uint64_t execute_sxm(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
             }
         }
     }
-    e.write_stream(chip, isa::decode_stream(o[2]), n, static_cast<double>(start + latency), 1.0, pos, ins.line, data, q);
+    // Output at the pace the input allowed (one vector per cycle at most).
+    e.write_stream(chip, isa::decode_stream(o[2]), n, static_cast<double>(start + latency),
+                   static_cast<double>(n) / static_cast<double>(std::max<uint64_t>(busy, 1)), pos, ins.line, data, q);
     e.counters[chip.id].sxm_bytes->add(static_cast<double>(n) * lanes);
     r.bytes = static_cast<float>(n) * static_cast<float>(lanes);
     r.level = Level::Stream;

@@ -219,7 +219,8 @@ uint64_t execute_vxm(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
             }
         }
     }
-    const double rows_per_cycle = 1.0 / static_cast<double>(cost_per_row);
+    // Results leave at the pace the ALU actually ran: stretched when the input came slower.
+    const double rows_per_cycle = static_cast<double>(out_rows) / static_cast<double>(std::max<uint64_t>(busy, 1));
     e.write_stream(chip, out, out_rows * static_cast<uint64_t>(element_bytes(out_t)), static_cast<double>(start + latency),
                    rows_per_cycle * element_bytes(out_t), pos, ins.line, data, q);
     r.start = start;

@@ -66,7 +66,8 @@ void MemoryInterface::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_t
             off += in_page;
         }
     }
-    delay = sc_core::sc_time(std::ceil(done) - sc_core::sc_time_stamp().to_seconds() * 1e9, sc_core::SC_NS);
+    // Whole cycles; the tolerance keeps sums of exact channel times from rounding up a cycle.
+    delay = sc_core::sc_time(std::ceil(done - 1e-6) - sc_core::sc_time_stamp().to_seconds() * 1e9, sc_core::SC_NS);
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 

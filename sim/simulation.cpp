@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -84,9 +85,19 @@ private:
     void sync(const isa::Instruction& ins, size_t needed) {
         SyncPoint& sp = chip_.sync[static_cast<uint64_t>(ins.operands[0])];
         const uint64_t arrived = Engine::now();
-        while (sp.notify_cycles.size() < needed) sc_core::wait(sp.notified);
+        // Released when `needed` notifies have fired. A notify issued later may fire earlier
+        // (after a shorter fence), so wait for the earliest candidate and re-check whenever
+        // another notify is issued in between.
         uint64_t last_notify = 0;
-        for (size_t i = 0; i < needed; ++i) last_notify = std::max(last_notify, sp.notify_cycles[i]);
+        while (needed > 0) {
+            while (sp.notify_cycles.size() < needed) sc_core::wait(sp.notified);
+            std::vector<uint64_t> fired(sp.notify_cycles);
+            std::nth_element(fired.begin(), fired.begin() + static_cast<long>(needed - 1), fired.end());
+            last_notify = fired[needed - 1];
+            const uint64_t now = Engine::now();
+            if (last_notify <= now) break;
+            sc_core::wait(sc_core::sc_time(static_cast<double>(last_notify - now), sc_core::SC_NS), sp.notified);
+        }
         const uint64_t release = std::max(arrived, last_notify) + static_cast<uint64_t>(e_.cfg.icu.sync_cycles);
         e_.counters[chip_.id].sync_wait_cycles->add(static_cast<double>(release - arrived));
         ExecRecord r;
@@ -250,7 +261,8 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
     result.seconds = static_cast<double>(result.cycles) / cfg.clock_hz();
     result.categories = engine->categories;
     result.records = std::make_shared<std::vector<ExecRecord>>(std::move(engine->records));
-    trace.reset();  // writes the trace file
+    trace->finish();  // only now: a failed run leaves no trace file behind
+    trace.reset();
     threads.clear();
     engine.reset();
     result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();

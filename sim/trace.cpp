@@ -22,13 +22,7 @@ public:
     PerfettoTrace(std::string path, double clock_hz, TraceLimits limits)
         : path_(std::move(path)), us_per_cycle_(1e6 / clock_hz), limits_(limits) {}
 
-    ~PerfettoTrace() override {
-        try {
-            write();
-        } catch (...) {
-            // A trace that cannot be written must not take the run down; the summary says so.
-        }
-    }
+    void finish() override { write(); }
 
     bool wants(int chip, int layer, uint64_t start) const override {
         if (events_.size() >= limits_.max_events || chip >= limits_.max_chips) return false;

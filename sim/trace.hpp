@@ -25,6 +25,8 @@ public:
     virtual ~TraceSink() = default;
     virtual void span(const TraceSpan& s) = 0;
     virtual bool wants(int chip, int layer, uint64_t start_cycle) const = 0;
+    // Writes the output; called only after a successful run (a failed run leaves no file).
+    virtual void finish() {}
 };
 
 struct TraceLimits {

@@ -300,12 +300,12 @@ TEST_CASE("Power over time adds up to the run's energy", "[reports]") {
     for (const auto& chip : p.static_J)
         for (double j : chip) static_J += j;
     CHECK(static_J == Approx(55.0 * 2 * static_cast<double>(r.cycles) / 900e6));
-    // Hand count of chip 0's MAC energy: 8 x 320 x 320 int8 MACs x 0.33 pJ, all of it in the
+    // Hand count of chip 0's MAC energy: 8 x 320 x 320 int8 MACs x mac_int8_pJ, all of it in the
     // buckets the ABC ran in, none in chip 1.
     double mac0 = 0, mac1 = 0;
     for (double j : p.dynamic_J[0][0]) mac0 += j;
     for (double j : p.dynamic_J[1][0]) mac1 += j;
-    CHECK(mac0 == Approx(8.0 * 320 * 320 * 0.33e-12));
+    CHECK(mac0 == Approx(8.0 * 320 * 320 * cfg.energy.mac_int8_pJ * 1e-12));
     CHECK(mac1 == 0);
 }
 

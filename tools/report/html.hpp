@@ -3,6 +3,8 @@
 // tables, built from the same files `lpusim report` reads.
 #pragma once
 
+#include "common/text.hpp"
+
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -18,7 +20,6 @@ struct ReportTables {
     CsvTable breakdown, roofline, roofs, utilization, power;
 };
 
-std::string html_escape(std::string_view text);
 
 // An svg document made fit to sit inside HTML next to others: XML prolog, DOCTYPE and
 // namespace declarations dropped, every id (and reference to it) prefixed with `prefix`.

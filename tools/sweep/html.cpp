@@ -57,29 +57,6 @@ std::string inline_svg(const std::string& path, const std::string& prefix) {
 
 }  // namespace
 
-std::string html_escape(const std::string& text) {
-    std::string out;
-    for (const char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
-}
-
 std::string sweep_html(const HtmlInput& in) {
     const ReportInput& r = in.report;
     std::string h = fmt::format(

@@ -2,6 +2,8 @@
 // the sweep's inputs, best points, plots and the table of points.
 #pragma once
 
+#include "common/text.hpp"
+
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -19,6 +21,5 @@ struct HtmlInput {
 };
 
 std::string sweep_html(const HtmlInput& in);
-std::string html_escape(const std::string& text);
 
 }  // namespace lpu::sweep

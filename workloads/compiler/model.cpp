@@ -1,3 +1,4 @@
+#include "common/text.hpp"
 #include "workloads/compiler/model.hpp"
 
 #include <fmt/format.h>
@@ -23,17 +24,8 @@ constexpr int64_t kMaxLayers = 4096;
 constexpr int64_t kMaxVocab = int64_t{1} << 24;
 constexpr int64_t kMaxPositions = int64_t{1} << 24;
 
-// Counts are int64; a workload large enough to overflow is rejected, never wrapped.
-int64_t mul(int64_t a, int64_t b) {
-    int64_t r = 0;
-    if (__builtin_mul_overflow(a, b, &r)) throw std::overflow_error("count exceeds 64 bits");
-    return r;
-}
-int64_t add(int64_t a, int64_t b) {
-    int64_t r = 0;
-    if (__builtin_add_overflow(a, b, &r)) throw std::overflow_error("count exceeds 64 bits");
-    return r;
-}
+int64_t mul(int64_t a, int64_t b) { return checked_mul(a, b); }
+int64_t add(int64_t a, int64_t b) { return checked_add(a, b); }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;

@@ -1,3 +1,4 @@
+#include "common/text.hpp"
 #include "workloads/compiler/workload.hpp"
 
 #include <fmt/format.h>
@@ -30,21 +31,9 @@ const std::vector<std::string> kLlamaOnly = {"model", "phase",   "seq_len",  "co
                                              "batch", "weights", "kv_cache", "parallelism"};
 const std::vector<std::string> kGemmOnly = {"m", "k", "n", "precision", "group_size", "chips"};
 
-int64_t mul(int64_t a, int64_t b) {
-    int64_t r = 0;
-    if (__builtin_mul_overflow(a, b, &r)) throw std::overflow_error("count exceeds 64 bits");
-    return r;
-}
-int64_t add(int64_t a, int64_t b) {
-    int64_t r = 0;
-    if (__builtin_add_overflow(a, b, &r)) throw std::overflow_error("count exceeds 64 bits");
-    return r;
-}
+int64_t mul(int64_t a, int64_t b) { return checked_mul(a, b); }
+int64_t add(int64_t a, int64_t b) { return checked_add(a, b); }
 
-SourceLocation mark_location(const std::string& file, const YAML::Mark& m) {
-    if (m.is_null()) return {file, 0, 0};
-    return {file, m.line + 1, m.column + 1};
-}
 
 // A fp16 weight spec seen while reading, checked against the activation type afterwards.
 struct Fp16Use {
