@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -27,12 +28,15 @@ void write_file_atomic(const std::string& path, std::string_view contents) {
     }
 }
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string& path, size_t max_bytes) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw InputError({path, 0, 0}, "cannot open file for reading");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    std::string out;
+    char buffer[65536];
+    while (out.size() < max_bytes && in.read(buffer, sizeof buffer).gcount() > 0)
+        out.append(buffer, static_cast<size_t>(std::min<std::streamsize>(in.gcount(), static_cast<std::streamsize>(max_bytes - out.size()))));
+    if (in.bad()) throw InputError({path, 0, 0}, "cannot read the file (is it a directory?)");
+    return out;
 }
 
 }  // namespace lpu

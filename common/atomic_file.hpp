@@ -2,6 +2,7 @@
 // crash or a kill never leaves a partial file under the final name.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -9,6 +10,8 @@ namespace lpu {
 
 // Throws std::runtime_error with the path and errno text on failure.
 void write_file_atomic(const std::string& path, std::string_view contents);
-std::string read_file(const std::string& path);  // throws InputError if unreadable
+// Reads at most max_bytes (enough to see a file is too big without loading it all);
+// throws InputError if unreadable.
+std::string read_file(const std::string& path, size_t max_bytes = size_t{1} << 34);
 
 }  // namespace lpu

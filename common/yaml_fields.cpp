@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <set>
 #include <sstream>
 
 namespace lpu {
@@ -80,6 +81,26 @@ size_t edit_distance(const std::string& a, const std::string& b) {
     return row[b.size()];
 }
 
+// yaml-cpp keeps the first of two equal keys silently; a config must say each thing once.
+void reject_duplicate_keys(const YAML::Node& node, const std::string& file, const std::string& path) {
+    if (node.IsSequence()) {
+        for (const auto& item : node) reject_duplicate_keys(item, file, path);
+        return;
+    }
+    if (!node.IsMap()) return;
+    std::set<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+        const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+        const std::string field = path.empty() ? key : path + "." + key;
+        if (!key.empty() && !seen.insert(key).second) {
+            const YAML::Mark m = it->first.Mark();
+            throw InputError(m.is_null() ? SourceLocation{file, 0, 0} : SourceLocation{file, m.line + 1, m.column + 1}, field,
+                             key, "each key once per section (duplicate key)");
+        }
+        reject_duplicate_keys(it->second, file, field);
+    }
+}
+
 }  // namespace
 
 SourceLocation mark_location(const std::string& file, const YAML::Mark& m) {
@@ -107,11 +128,14 @@ std::shared_ptr<YamlSource> load_yaml_text(const std::string& text, const std::s
     if (!src->root.IsMap())
         throw InputError(mark_location(file_name, src->root.Mark()), "document", "not a mapping",
                          "a YAML mapping of key: value at the top level");
+    reject_duplicate_keys(src->root, file_name, "");
     return src;
 }
 
 std::shared_ptr<YamlSource> load_yaml_file(const std::string& path) {
-    return load_yaml_text(read_file(path), path);
+    // Read at most one byte more than the limit, so /dev/zero or a huge file is refused
+    // without being loaded.
+    return load_yaml_text(read_file(path, kMaxYamlBytes + 1), path);
 }
 
 void apply_override(YamlSource& src, const std::string& assignment) {
@@ -166,8 +190,10 @@ std::string FieldReader::path_of(const std::string& key) const { return path_.em
 SourceLocation FieldReader::location_of(const std::string& key) const {
     auto ov = src_->overrides.find(path_of(key));
     if (ov != src_->overrides.end()) return {ov->second, 0, 0};
-    for (auto it = node_.begin(); it != node_.end(); ++it)
-        if (it->first.as<std::string>() == key) return mark_location(src_->file, it->second.Mark());
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+        if (it->first.IsScalar() && it->first.Scalar() == key) return mark_location(src_->file, it->second.Mark());
+        if (!it->first.IsScalar() && key == "(non-text key)") return mark_location(src_->file, it->first.Mark());
+    }
     return mark_location(src_->file, node_.Mark());
 }
 
@@ -314,7 +340,8 @@ FieldReader FieldReader::child(const std::string& key) {
 
 std::vector<std::string> FieldReader::keys() const {
     std::vector<std::string> out;
-    for (auto it = node_.begin(); it != node_.end(); ++it) out.push_back(it->first.as<std::string>());
+    for (auto it = node_.begin(); it != node_.end(); ++it)
+        out.push_back(it->first.IsScalar() ? it->first.Scalar() : "(non-text key)");
     return out;
 }
 

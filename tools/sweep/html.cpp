@@ -68,7 +68,10 @@ std::string sweep_html(const HtmlInput& in) {
     h += "<h2>Inputs</h2>\n<pre>";
     std::string cmd = "lpusim sweep";
     if (r.sweep_record.contains("command"))
-        for (const auto& a : r.sweep_record["command"]) cmd += " " + a.get<std::string>();
+        for (const auto& a : r.sweep_record["command"]) {
+            cmd += ' ';  // two appends: GCC 12 warns (-Wrestrict, PR105329) on " " + string
+            cmd += a.get<std::string>();
+        }
     h += html_escape(cmd) + "</pre>\n<table>\n";
     if (r.sweep_record.contains("base"))
         for (const auto& [k, v] : r.sweep_record["base"].items())
