@@ -205,7 +205,19 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
         const auto& q = program.queues[qi];
         std::vector<int> cats(q.instructions.size()), layers(q.instructions.size(), -1);
         const auto tags = options.tags.find(qi);
+        const bool compact = qi < options.compact_tags.size();
+        std::vector<int> compact_ids;  // compiled category index -> engine category index
+        if (compact)
+            for (const auto& name : options.category_names) compact_ids.push_back(engine->category_id(name));
         for (uint32_t i = 0; i < q.instructions.size(); ++i) {
+            if (compact && i < options.compact_tags[qi].size()) {
+                const auto& t = options.compact_tags[qi][i];
+                const bool waits = q.instructions[i].opcode == isa::Opcode::Sync;
+                cats[i] = waits || t.category >= compact_ids.size() ? engine->category_id(default_category(q.instructions[i].opcode))
+                                                                    : compact_ids[t.category];
+                layers[i] = t.layer;
+                continue;
+            }
             const SimOptions::Tag* tag = nullptr;
             if (tags != options.tags.end()) {
                 auto t = tags->second.find(i);

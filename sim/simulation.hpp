@@ -33,6 +33,14 @@ struct SimOptions {
         int layer = -1;
     };
     std::map<size_t, std::map<uint32_t, Tag>> tags;
+    // The compact form the compiler produces (used when not empty): names, then per queue and
+    // instruction (category index, layer).
+    struct CompactTag {
+        uint16_t category = 0;
+        int16_t layer = -1;
+    };
+    std::vector<std::string> category_names;
+    std::vector<std::vector<CompactTag>> compact_tags;
     // Functional mode: initial SRAM contents (bytes at a vector address of a slice).
     struct SramInit {
         int chip = 0;

@@ -56,12 +56,11 @@ std::map<int, std::string> per_chip_assembly(const wl::CompiledWorkload& c, cons
             text += fmt::format(".queue {} {}\n", isa::unit_name(q.unit), q.index);
             current_queue[static_cast<int>(q.chip)] = it.queue;
         }
-        const auto tag = c.tags.find(it.queue);
         std::string comment;
-        if (tag != c.tags.end()) {
-            const auto t = tag->second.find(static_cast<uint32_t>(it.index));
-            if (t != tag->second.end()) comment = t->second.layer >= 0 ? fmt::format("  ; {} layer {}", t->second.category, t->second.layer)
-                                                                     : fmt::format("  ; {}", t->second.category);
+        if (it.queue < c.tags.size() && it.index < c.tags[it.queue].size()) {
+            const wl::InstrTag& t = c.tags[it.queue][it.index];
+            const std::string& name = c.categories[t.category];
+            comment = t.layer >= 0 ? fmt::format("  ; {} layer {}", name, t.layer) : fmt::format("  ; {}", name);
         }
         text += instruction_text(q, q.instructions[it.index]);
         if (!text.empty() && text.back() == '\n') text.pop_back();

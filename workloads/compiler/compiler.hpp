@@ -16,9 +16,10 @@
 
 namespace lpu::wl {
 
+// Breakdown tag of one instruction, compact: millions of instructions carry one.
 struct InstrTag {
-    std::string category;  // breakdown category: matmul, weight_install, unpack, attention, ...
-    int layer = -1;        // model layer, -1 for none
+    uint16_t category = 0;  // index into CompiledWorkload::categories (matmul, unpack, ...)
+    int16_t layer = -1;     // model layer, -1 for none
 };
 
 // Initial SRAM contents (functional mode): `bytes` at vector address `addr` of a slice.
@@ -51,7 +52,8 @@ struct CompileOptions {
 
 struct CompiledWorkload {
     isa::Program program;
-    std::map<size_t, std::map<uint32_t, InstrTag>> tags;  // queue index -> instruction -> tag
+    std::vector<std::string> categories;           // breakdown category names
+    std::vector<std::vector<InstrTag>> tags;       // [queue index][instruction index]
     std::vector<SramInit> sram_init;
     std::vector<ResultLocation> results;  // functional: per output tile, columns from column0
     std::vector<float> reference;  // functional GEMM: the reference result (rows x columns)

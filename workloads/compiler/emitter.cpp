@@ -24,8 +24,16 @@ void ProgramBuilder::emit(int chip, isa::Unit unit, int index, isa::Opcode op, s
     size_t i = 0;
     for (int64_t v : operands) ins.operands[i++] = v;
     ins.line = ++line_;
-    out_.tags[it->second][static_cast<uint32_t>(q.instructions.size())] = tag;
+    if (out_.tags.size() <= it->second) out_.tags.resize(it->second + 1);
+    out_.tags[it->second].push_back(tag);
     q.instructions.push_back(ins);
+}
+
+uint16_t ProgramBuilder::category_id(const std::string& name) {
+    for (size_t i = 0; i < out_.categories.size(); ++i)
+        if (out_.categories[i] == name) return static_cast<uint16_t>(i);
+    out_.categories.push_back(name);
+    return static_cast<uint16_t>(out_.categories.size() - 1);
 }
 
 ChipEmitter::ChipEmitter(const hw::HwConfig& cfg, int chip, ProgramBuilder& builder)

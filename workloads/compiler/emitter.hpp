@@ -30,6 +30,8 @@ public:
     void emit(int chip, isa::Unit unit, int index, isa::Opcode op, std::initializer_list<int64_t> operands,
               const InstrTag& tag);
     uint64_t instructions() const { return line_; }
+    uint16_t category_id(const std::string& name);
+    const std::string& category_name(uint16_t id) const { return out_.categories[id]; }
 
 private:
     CompiledWorkload& out_;
@@ -43,8 +45,14 @@ public:
 
     int chip() const { return chip_; }
     const hw::HwConfig& cfg() const { return cfg_; }
-    void tag(const std::string& category, int layer = -1) { tag_ = {category, layer}; }
-    const InstrTag& current_tag() const { return tag_; }
+    void tag(const std::string& category, int layer = -1) {
+        tag_ = {builder_.category_id(category), static_cast<int16_t>(layer)};
+    }
+    struct TagName {
+        std::string category;
+        int layer;
+    };
+    TagName current_tag() const { return {builder_.category_name(tag_.category), tag_.layer}; }
     void emit(isa::Unit unit, int index, isa::Opcode op, std::initializer_list<int64_t> operands) {
         builder_.emit(chip_, unit, index, op, operands, tag_);
     }
