@@ -201,32 +201,19 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
         std::copy(init.bytes.begin(), init.bytes.end(), data.begin() + static_cast<long>(at));
     }
     std::vector<std::unique_ptr<QueueThread>> threads;
+    std::vector<int> tag_ids;  // options.category_names index -> engine category index
+    for (const auto& name : options.category_names) tag_ids.push_back(engine->category_id(name));
     for (size_t qi = 0; qi < program.queues.size(); ++qi) {
         const auto& q = program.queues[qi];
         std::vector<int> cats(q.instructions.size()), layers(q.instructions.size(), -1);
-        const auto tags = options.tags.find(qi);
-        const bool compact = qi < options.compact_tags.size();
-        std::vector<int> compact_ids;  // compiled category index -> engine category index
-        if (compact)
-            for (const auto& name : options.category_names) compact_ids.push_back(engine->category_id(name));
         for (uint32_t i = 0; i < q.instructions.size(); ++i) {
-            if (compact && i < options.compact_tags[qi].size()) {
-                const auto& t = options.compact_tags[qi][i];
-                const bool waits = q.instructions[i].opcode == isa::Opcode::Sync;
-                cats[i] = waits || t.category >= compact_ids.size() ? engine->category_id(default_category(q.instructions[i].opcode))
-                                                                    : compact_ids[t.category];
-                layers[i] = t.layer;
-                continue;
-            }
-            const SimOptions::Tag* tag = nullptr;
-            if (tags != options.tags.end()) {
-                auto t = tags->second.find(i);
-                if (t != tags->second.end()) tag = &t->second;
-            }
+            const SimOptions::Tag* tag =
+                qi < options.tags.size() && i < options.tags[qi].size() && options.tags[qi][i].category < tag_ids.size()
+                    ? &options.tags[qi][i]
+                    : nullptr;
             // Waiting in a sync is idle time, whatever operation it precedes.
             const bool waits = q.instructions[i].opcode == isa::Opcode::Sync;
-            cats[i] = engine->category_id(tag && !tag->category.empty() && !waits ? tag->category
-                                                                                  : default_category(q.instructions[i].opcode));
+            cats[i] = tag && !waits ? tag_ids[tag->category] : engine->category_id(default_category(q.instructions[i].opcode));
             layers[i] = tag ? tag->layer : -1;
         }
         result.instructions += q.instructions.size();

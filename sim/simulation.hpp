@@ -26,21 +26,15 @@ struct SimOptions {
     // SystemC VCD of each queue's program counter (one signal per queue; for small runs).
     std::string vcd_path;
     bool mirror_unsimulated_peers = false;
-    // Breakdown categories and layers per instruction: queue index in Program order ->
-    // (instruction index -> tag). Instructions without a tag get a category from their opcode.
+    // Breakdown categories and layers per instruction: category names, then per queue (in
+    // Program order) and instruction a (category index, layer). Instructions without a tag get
+    // a category from their opcode.
     struct Tag {
-        std::string category;
-        int layer = -1;
-    };
-    std::map<size_t, std::map<uint32_t, Tag>> tags;
-    // The compact form the compiler produces (used when not empty): names, then per queue and
-    // instruction (category index, layer).
-    struct CompactTag {
         uint16_t category = 0;
         int16_t layer = -1;
     };
     std::vector<std::string> category_names;
-    std::vector<std::vector<CompactTag>> compact_tags;
+    std::vector<std::vector<Tag>> tags;
     // Functional mode: initial SRAM contents (bytes at a vector address of a slice).
     struct SramInit {
         int chip = 0;

@@ -82,9 +82,9 @@ sim::SimResult run(const hw::HwConfig& cfg, const std::string& text, const std::
     const isa::Program program = isa::assemble(text, "test.lpuasm");
     // Optionally tag every instruction of the first `queues` queues as one category, layer 0,
     // as the compiler tags a layer's operation with its reads and writes.
+    if (queues > 0) o.category_names = {tag_first_queues};
     for (size_t q = 0; q < queues && q < program.queues.size(); ++q)
-        for (uint32_t i = 0; i < program.queues[q].instructions.size(); ++i)
-            o.tags[q][i] = {tag_first_queues, 0};
+        o.tags.emplace_back(program.queues[q].instructions.size(), sim::SimOptions::Tag{0, 0});
     return sim::simulate(cfg, program, o);
 }
 

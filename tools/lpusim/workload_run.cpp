@@ -17,10 +17,10 @@ sim::SimOptions sim_options(const wl::CompiledWorkload& c, bool functional, cons
     so.program_file = name;
     so.mirror_unsimulated_peers = c.mirror_peers;
     so.category_names = c.categories;
-    so.compact_tags.resize(c.tags.size());
+    so.tags.resize(c.tags.size());
     for (size_t q = 0; q < c.tags.size(); ++q) {
-        so.compact_tags[q].reserve(c.tags[q].size());
-        for (const auto& t : c.tags[q]) so.compact_tags[q].push_back({t.category, t.layer});
+        so.tags[q].reserve(c.tags[q].size());
+        for (const auto& t : c.tags[q]) so.tags[q].push_back({t.category, t.layer});
     }
     for (const auto& s : c.sram_init) so.sram_init.push_back({s.chip, s.slice, s.addr, s.bytes});
     return so;
