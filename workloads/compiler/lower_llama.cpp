@@ -207,9 +207,19 @@ public:
         if (!w_.mapping.fuse_norm) norm.push_back({Opcode::Mul, true});  // gamma, unless folded into the next weights
         norm.push_back({Opcode::Cvt});
         vector_pass("norm", rows(h, M), norm, act_t);
-        matmul("q", M, h, h / t_, spec(Matrix::Q), act16, "matmul");
-        matmul("k", M, h, std::max<int64_t>(m_.kv_dim() / t_, m_.head_dim()), spec(Matrix::K), act16, "matmul");
-        matmul("v", M, h, std::max<int64_t>(m_.kv_dim() / t_, m_.head_dim()), spec(Matrix::V), act16, "matmul");
+        // Q, K and V (and below gate and up) read the same normalised input: when their formats
+        // agree they are one matmul over the concatenated columns of this rank's shards, as
+        // serving stacks do ("fused QKV"). Besides one weight pass instead of three, it packs
+        // the narrow K/V shards into the Q shard's last lane-aligned tile: LLaMA-2-70B at
+        // tensor 8 has 1,024 + 128 + 128 = 1,280 columns = exactly 4 tiles instead of 4 + 1 + 1.
+        const int64_t kv_cols = std::max<int64_t>(m_.kv_dim() / t_, m_.head_dim());
+        if (spec(Matrix::Q) == spec(Matrix::K) && spec(Matrix::K) == spec(Matrix::V)) {
+            matmul("qkv", M, h, h / t_ + 2 * kv_cols, spec(Matrix::Q), act16, "matmul");
+        } else {
+            matmul("q", M, h, h / t_, spec(Matrix::Q), act16, "matmul");
+            matmul("k", M, h, kv_cols, spec(Matrix::K), act16, "matmul");
+            matmul("v", M, h, kv_cols, spec(Matrix::V), act16, "matmul");
+        }
         if (!w_.mapping.fuse_dequant) vector_pass("dequant", rows(h / t_ + 2 * m_.kv_dim() / t_, M), {{Opcode::Cvt}});
         vector_pass("rope", rows(h / t_ + m_.kv_dim() / t_, M),
                     {{Opcode::Permute, false, true}, {Opcode::Mul, true}, {Opcode::Add, true}, {Opcode::Cvt}}, act_t);
@@ -218,8 +228,12 @@ public:
         all_reduce(rows(h, M));
         vector_pass("residual", rows(h, M), {{Opcode::Add, true}});
         vector_pass("norm", rows(h, M), norm, act_t);
-        matmul("gate", M, h, i / t_, spec(Matrix::Gate), act16, "matmul");
-        matmul("up", M, h, i / t_, spec(Matrix::Up), act16, "matmul");
+        if (spec(Matrix::Gate) == spec(Matrix::Up)) {
+            matmul("gate_up", M, h, 2 * (i / t_), spec(Matrix::Gate), act16, "matmul");
+        } else {
+            matmul("gate", M, h, i / t_, spec(Matrix::Gate), act16, "matmul");
+            matmul("up", M, h, i / t_, spec(Matrix::Up), act16, "matmul");
+        }
         // SwiGLU: silu(g) * u = g / (1 + exp(-g)) * u
         vector_pass("activation", rows(i / t_, M),
                     {{Opcode::Neg}, {Opcode::Exp}, {Opcode::AddImm}, {Opcode::Recip}, {Opcode::Mul, true},
