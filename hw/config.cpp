@@ -194,7 +194,7 @@ const std::vector<std::string>& vxm_op_names() {
     static const std::vector<std::string> names = {"add",   "sub",  "mul", "max",   "min",   "adds",
                                                    "subs",  "muls", "addi", "muli", "relu",  "tanh",
                                                    "exp",   "rsqrt", "recip", "neg", "cvt", "unpack",
-                                                   "dequant", "rsum", "rmax"};
+                                                   "dequant", "dequantz", "rsum", "rmax"};
     return names;
 }
 

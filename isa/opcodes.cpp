@@ -71,6 +71,9 @@ const OpcodeSpec kTable[kOpcodeCount] = {
     {Opcode::Deskew, "c2c.deskew", Unit::C2c, 0, {}, "align the link"},
     {Opcode::DmaLoad, "dma.load", Unit::Dma, 3, {{addr, n, out}}, "load from off-chip memory"},
     {Opcode::DmaStore, "dma.store", Unit::Dma, 3, {{addr, n, in}}, "store to off-chip memory"},
+    {Opcode::DequantZ, "vxm.dequantz", Unit::Vxm, 6,
+     {{n, in, {"scale", K::Stream}, {"zero", K::Stream}, {"asum", K::Stream}, out}},
+     "out = (in - asum * zero) * scale as fp32; asum: n rows of activation sums"},
 };
 
 constexpr std::string_view kUnitNames[kUnitCount] = {"icu", "mem", "mxm", "vxm", "sxm", "c2c", "dma"};

@@ -82,10 +82,13 @@ enum class Opcode : uint16_t {
     // Memory interface DMA
     DmaLoad,   // load `n` vectors from off-chip `addr` onto `out`
     DmaStore,  // store `n` vectors from `in` to off-chip `addr`
+    // Added after the first binary format: new opcodes go last so numbers stay stable.
+    DequantZ,  // VXM: out = (in - asum * zero) * scale, for weights with a zero point; asum =
+               // per-row sum of the activations (one broadcast fp32 row per output row)
 };
-inline constexpr int kOpcodeCount = static_cast<int>(Opcode::DmaStore) + 1;
+inline constexpr int kOpcodeCount = static_cast<int>(Opcode::DequantZ) + 1;
 
-inline constexpr int kMaxOperands = 5;
+inline constexpr int kMaxOperands = 6;
 
 struct OpcodeSpec {
     Opcode opcode;

@@ -148,6 +148,16 @@ uint64_t execute_vxm(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
             out = isa::decode_stream(o[4]);
             cost_per_row = 2;  // subtract, multiply
             break;
+        case Opcode::DequantZ:
+            in_t = DType::Int32;
+            out_t = DType::Fp32;
+            inputs.push_back(e.read_stream(chip, isa::decode_stream(o[1]), n * 4, pos, q, ins));
+            inputs.push_back(e.read_stream(chip, isa::decode_stream(o[2]), 4, pos, q, ins));      // scales
+            inputs.push_back(e.read_stream(chip, isa::decode_stream(o[3]), 4, pos, q, ins));      // zero points
+            inputs.push_back(e.read_stream(chip, isa::decode_stream(o[4]), n * 4, pos, q, ins));  // row sums
+            out = isa::decode_stream(o[5]);
+            cost_per_row = 3;  // multiply (asum * zero), subtract, multiply
+            break;
         default:
             return Engine::now() + 1;
     }
@@ -209,6 +219,15 @@ uint64_t execute_vxm(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
                         const double s = load_element(inputs[1].data.data(), l, DType::Fp32);
                         const double z = load_element(inputs[2].data.data(), l, DType::Fp32);
                         v = static_cast<float>(static_cast<float>(x - z) * static_cast<float>(s));
+                        break;
+                    }
+                    case Opcode::DequantZ: {
+                        // Each step rounds to fp32 (docs/isa.md): t = asum*zero, u = in - t, u*scale.
+                        const double s = load_element(inputs[1].data.data(), l, DType::Fp32);
+                        const double z = load_element(inputs[2].data.data(), l, DType::Fp32);
+                        const double sum = load_element(inputs[3].data.data() + i * in_row, l, DType::Fp32);
+                        const float t = static_cast<float>(sum * z);
+                        v = static_cast<float>(static_cast<float>(x - static_cast<double>(t)) * static_cast<float>(s));
                         break;
                     }
                     default:

@@ -149,7 +149,7 @@ std::string default_category(isa::Opcode op) {
         case Opcode::Lw: case Opcode::Iw: return "weight_install";
         case Opcode::Abc: case Opcode::Acc: return "matmul";
         case Opcode::Unpack: return "unpack";
-        case Opcode::Dequant: return "dequant";
+        case Opcode::Dequant: case Opcode::DequantZ: return "dequant";
         case Opcode::Send: case Opcode::Recv: case Opcode::Deskew: return "c2c";
         case Opcode::DmaLoad: case Opcode::DmaStore: return "memory_interface";
         case Opcode::Sync: case Opcode::Notify: case Opcode::Nop: case Opcode::Repeat: case Opcode::Ifetch: return "sync";

@@ -33,20 +33,42 @@ sim::SimOptions options_for(const wl::CompiledWorkload& c, bool functional) {
     return so;
 }
 
-// Number of result values that differ from the compiler's reference, bit for bit.
-int64_t mismatches(const hw::HwConfig& cfg, const wl::CompiledWorkload& c, const sim::SimResult& r, int64_t n) {
-    int64_t bad = 0, seen = 0;
+// Compiles a workload in functional mode and simulates it.
+struct FunctionalRun {
+    wl::CompiledWorkload compiled;
+    sim::SimResult result;
+};
+FunctionalRun run_functional(const hw::HwConfig& cfg, const wl::Workload& w) {
+    wl::CompileOptions co;
+    co.functional = true;
+    auto c = wl::compile(cfg, w, co);
+    auto r = sim::simulate(cfg, c.program, options_for(c, true));
+    return {std::move(c), std::move(r)};
+}
+
+// Calls f(simulated value, index into the reference) for every result of a functional GEMM.
+template <typename F>
+int64_t for_each_result(const hw::HwConfig& cfg, const wl::CompiledWorkload& c, const sim::SimResult& r, int64_t n, F f) {
+    int64_t seen = 0;
     for (const auto& loc : c.results) {
         const auto bytes = r.read_sram(loc.chip, loc.slice, loc.addr, static_cast<uint64_t>(loc.rows * 4), cfg.vector_bytes());
         for (int64_t row = 0; row < loc.rows; ++row)
             for (int64_t col = 0; col < loc.columns; ++col) {
                 float v;
                 std::memcpy(&v, bytes.data() + row * 4 * cfg.vector_bytes() + 4 * col, 4);
-                const float ref = c.reference[static_cast<size_t>((loc.row0 + row) * n + loc.column0 + col)];
-                if (std::memcmp(&v, &ref, 4) != 0) ++bad;
+                f(v, static_cast<size_t>((loc.row0 + row) * n + loc.column0 + col));
                 ++seen;
             }
     }
+    return seen;
+}
+
+// Number of result values that differ from the compiler's reference, bit for bit.
+int64_t mismatches(const hw::HwConfig& cfg, const wl::CompiledWorkload& c, const sim::SimResult& r, int64_t n) {
+    int64_t bad = 0;
+    const int64_t seen = for_each_result(cfg, c, r, n, [&](float v, size_t i) {
+        if (std::memcmp(&v, &c.reference[i], 4) != 0) ++bad;
+    });
     CHECK(seen == static_cast<int64_t>(c.reference.size()));
     return bad;
 }
@@ -60,24 +82,45 @@ TEST_CASE("a compiled GEMM of odd shape computes the reference bit for bit in ev
                                                               {"int3p5", 0}, {"int3p5", 64}, {"int3p5b", 128}}));
     CAPTURE(format, group);
     const wl::Workload w = gemm(37, 700, 333, format, group);
-    wl::CompileOptions co;
-    co.functional = true;
-    const auto c = wl::compile(cfg, w, co);
-    const auto r = sim::simulate(cfg, c.program, options_for(c, true));
+    const auto run = run_functional(cfg, w);
+    const auto& c = run.compiled;
+    const auto& r = run.result;
     CHECK(mismatches(cfg, c, r, w.n) == 0);
     // MACs counted by the simulator are the matrix's, no padding: 37 x 700 x 333.
     const double macs = r.stats->sum_over_chips("mxm.macs_int8") + r.stats->sum_over_chips("mxm.macs_fp16");
     CHECK(macs == 37.0 * 700 * 333);
 }
 
+TEST_CASE("a compiled GEMM with zero-point formats approximates A times the dequantized weights", "[compiler]") {
+    // The bit-exact reference above follows the lowering's arithmetic; this one is the plain
+    // product A x dequantize(B) in double. Asymmetric formats need the zero-point term
+    // s * z * sum(x): without it the error would be of the order of the result itself.
+    const auto cfg = hw::load_hw_config(source_path("configs/tsp-v1.yaml"));
+    auto [format, group] = GENERATE(table<std::string, int>({{"int8", 0}, {"int4", 0}, {"int4", 64}, {"int3p5", 0}, {"int3p5", 128},
+                                                              {"int3p5b", 32}}));
+    CAPTURE(format, group);
+    const wl::Workload w = gemm(5, 700, 333, format, group);
+    const auto run = run_functional(cfg, w);
+    const auto& c = run.compiled;
+    const auto& r = run.result;
+    REQUIRE(c.reference_exact.size() == static_cast<size_t>(w.m * w.n));
+    double worst = 0, scale = 0;
+    for_each_result(cfg, c, r, w.n, [&](float v, size_t i) {
+        worst = std::max(worst, std::abs(static_cast<double>(v) - c.reference_exact[i]));
+        scale = std::max(scale, std::abs(c.reference_exact[i]));
+    });
+    CAPTURE(worst, scale);
+    // fp32 rounding of a few partial sums of magnitude ~scale: far below 1e-5 of it
+    CHECK(worst <= 1e-5 * scale);
+}
+
 TEST_CASE("a GEMM tiled with m-tiles and a narrow tile_k still matches the reference", "[compiler]") {
     const auto cfg = hw::load_hw_config(source_path("configs/tsp-v1.yaml"));
     std::string text = "kind: gemm\nm: 700\nk: 650\nn: 200\nprecision: int8\nchips: 1\nmapping:\n  tile_m: 128\n  tile_k: 96\n  tile_n: 160\n  planes: 2\n";
     const auto w = wl::load_workload_text(text, "gemm.yaml", {}, kModels);
-    wl::CompileOptions co;
-    co.functional = true;
-    const auto c = wl::compile(cfg, w, co);
-    const auto r = sim::simulate(cfg, c.program, options_for(c, true));
+    const auto run = run_functional(cfg, w);
+    const auto& c = run.compiled;
+    const auto& r = run.result;
     CHECK(mismatches(cfg, c, r, w.n) == 0);
 }
 

@@ -94,7 +94,7 @@ end:
 }  // namespace
 
 TEST_CASE("the opcode table is indexed by opcode and names each opcode once, prefixed by its unit") {
-    REQUIRE(kOpcodeCount == 44);
+    REQUIRE(kOpcodeCount == 45);
     std::set<std::string_view> names;
     for (int op = 0; op < kOpcodeCount; ++op) {
         const OpcodeSpec& sp = spec(Opcode(op));
@@ -204,10 +204,10 @@ TEST_CASE("labels name the next instruction of their queue, on their own line or
     CHECK(q1.labels == std::map<uint32_t, std::string>{{0, "a"}, {2, "self"}});
     REQUIRE(q0.instructions.size() == 3);
     CHECK(q0.instructions[2].opcode == Opcode::Repeat);
-    CHECK(q0.instructions[2].operands == std::array<int64_t, kMaxOperands>{4, 1, 0, 0, 0});
+    CHECK(q0.instructions[2].operands == std::array<int64_t, kMaxOperands>{4, 1, 0, 0, 0, 0});
     REQUIRE(q1.instructions.size() == 3);
-    CHECK(q1.instructions[1].operands == std::array<int64_t, kMaxOperands>{1, 0, 0, 0, 0});
-    CHECK(q1.instructions[2].operands == std::array<int64_t, kMaxOperands>{2, 2, 0, 0, 0});  // itself
+    CHECK(q1.instructions[1].operands == std::array<int64_t, kMaxOperands>{1, 0, 0, 0, 0, 0});
+    CHECK(q1.instructions[2].operands == std::array<int64_t, kMaxOperands>{2, 2, 0, 0, 0, 0});  // itself
 
     CHECK(disassemble(p) ==
           ".chip 0\n"

@@ -14,7 +14,8 @@ namespace lpu::wl {
 namespace {
 
 // Reference of the lowered GEMM, in the same arithmetic order as the lowering (per k-tile
-// partial sums, int32 wrap-around, fp32 dequant, group sums in k order): docs/compiler.md.
+// partial sums, int32 wrap-around, fp32 dequant with the zero-point term, group sums in k
+// order): docs/compiler.md.
 std::vector<float> reference_gemm(const Workload& w, const Mapping& mp, const hw::HwConfig& cfg,
                                   const std::vector<float>& a, const QuantizedMatrix& b) {
     const int64_t M = w.m, K = w.k, N = w.n;
@@ -44,12 +45,21 @@ std::vector<float> reference_gemm(const Workload& w, const Mapping& mp, const hw
             float sum = 0;
             for (int64_t k0 = 0; k0 < K; k0 += step) {
                 uint32_t acc = 0;  // int32 accumulators wrap
-                for (int64_t k = k0; k < std::min(K, k0 + step); ++k)
+                int64_t asum = 0;  // activation sum over the same k range (exact on the chip too)
+                for (int64_t k = k0; k < std::min(K, k0 + step); ++k) {
                     acc += static_cast<uint32_t>(static_cast<int32_t>(a[static_cast<size_t>(m * K + k)]) *
                                                  static_cast<int32_t>(b.q[static_cast<size_t>(k * N + n)]));
+                    asum += static_cast<int64_t>(a[static_cast<size_t>(m * K + k)]);
+                }
                 const int64_t g = grouped ? k0 / group : 0;
                 const float s = b.scales[static_cast<size_t>(g * N + n)];
-                const float d = static_cast<float>(static_cast<float>(static_cast<int32_t>(acc)) * s);
+                float d;
+                if (b.zeros.empty()) {
+                    d = static_cast<float>(static_cast<float>(static_cast<int32_t>(acc)) * s);
+                } else {  // vxm.dequantz: t = fp32(asum * z); fp32(acc - t) * s
+                    const float t = static_cast<float>(static_cast<double>(asum) * static_cast<double>(b.zeros[static_cast<size_t>(g * N + n)]));
+                    d = static_cast<float>(static_cast<float>(static_cast<double>(static_cast<int32_t>(acc)) - static_cast<double>(t)) * s);
+                }
                 sum = k0 == 0 ? d : static_cast<float>(sum + d);
             }
             c[static_cast<size_t>(m * N + n)] = sum;
@@ -113,7 +123,18 @@ CompiledWorkload compile_gemm(const hw::HwConfig& cfg, const Workload& w, const 
     out.weight_bytes = storage_bytes(w.precision, w.k, w.n);
     out.macs = static_cast<double>(w.m) * static_cast<double>(w.k) * static_cast<double>(w.n);
     out.tokens_per_step = static_cast<double>(w.m);
-    if (opt.functional) out.reference = reference_gemm(w, w.mapping, cfg, a, b);
+    if (opt.functional) {
+        out.reference = reference_gemm(w, w.mapping, cfg, a, b);
+        // What the quantized GEMM stands for: A times the dequantized weights, in double.
+        const std::vector<float> wq = dequantize(b);
+        out.reference_exact.assign(static_cast<size_t>(w.m * w.n), 0.0);
+        for (int64_t m = 0; m < w.m; ++m)
+            for (int64_t k = 0; k < w.k; ++k) {
+                const double x = a[static_cast<size_t>(m * w.k + k)];
+                for (int64_t n = 0; n < w.n; ++n)
+                    out.reference_exact[static_cast<size_t>(m * w.n + n)] += x * static_cast<double>(wq[static_cast<size_t>(k * w.n + n)]);
+            }
+    }
     return out;
 }
 

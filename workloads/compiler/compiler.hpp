@@ -57,6 +57,9 @@ struct CompiledWorkload {
     std::vector<SramInit> sram_init;
     std::vector<ResultLocation> results;  // functional: per output tile, columns from column0
     std::vector<float> reference;  // functional GEMM: the reference result (rows x columns)
+    // functional GEMM: A x dequantize(B) in double, the product the quantized arithmetic
+    // approximates (reference differs from it only by fp32 rounding)
+    std::vector<double> reference_exact;
 
     int tensor = 1;
     int pipeline = 1;

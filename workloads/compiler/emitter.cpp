@@ -128,12 +128,12 @@ void ChipEmitter::write(const Region& r, uint64_t offset, uint64_t n, isa::Strea
     if (std::find(writers_.begin(), writers_.end(), r.slice) == writers_.end()) writers_.push_back(r.slice);
 }
 
-void ChipEmitter::fence() {
+void ChipEmitter::fence(bool keep_writers) {
     if (writers_.empty()) return;
     ++fence_id_;
     for (int slice : writers_) emit(isa::Unit::Mem, slice, isa::Opcode::Notify, {fence_id_});
     fence_count_ = static_cast<int64_t>(writers_.size());
-    writers_.clear();
+    if (!keep_writers) writers_.clear();
     synced_.clear();
 }
 

@@ -90,7 +90,9 @@ public:
     // depends on it first syncs on all those notifies (docs/compiler.md, "dependencies").
     void read(const Region& r, uint64_t offset, uint64_t n, isa::StreamRef out, bool depends);
     void write(const Region& r, uint64_t offset, uint64_t n, isa::StreamRef in);
-    void fence();
+    // keep_writers: a fence inside an operation (its own intermediate data); the slices
+    // written so far notify again at the operation's final fence, which later readers sync on.
+    void fence(bool keep_writers = false);
 
     // First plane of the next matmul (advances by the planes it used).
     int next_plane_offset(int used, int planes) {

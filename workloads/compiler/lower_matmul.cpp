@@ -123,6 +123,11 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     const int64_t act_vecs = sh.act_fp16 ? 2 : 1;
     const int64_t KT = cdiv(sh.k, tile_k), NT = cdiv(sh.n, tile_n), MT = cdiv(sh.m, tile_m);
     const int64_t group = grouped ? sh.weight.group_size : sh.k;
+    // Weights with a zero point: y = s (sum x q - z sum x), so each output row needs the sum
+    // of its activations over the k range one dequant covers (a k-tile when grouped, all of K
+    // otherwise), docs/compiler.md "Zero points".
+    const bool zero_points = has_zero_point(fmt);
+    const int64_t asums_per_mtile = grouped ? KT : 1;
 
     MatmulResult res;
     res.tile_n = tile_n;
@@ -198,6 +203,15 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                         h == 0, static_cast<uint64_t>(std::min(tile_m, sh.m - mt * tile_m) * act_vecs), sh.what + " activations", true);
     };
     for (int h = 0; h < 2; ++h) act[h].resize(hemi_used[h] ? static_cast<size_t>(KT * MT) : 0);
+    // Activation row sums (fp32 rows of 4 vectors), per hemisphere, per (m-tile, k-tile or all).
+    std::vector<Region> asum[2];
+    for (int h = 0; h < 2; ++h) asum[h].resize(hemi_used[h] && zero_points ? static_cast<size_t>(asums_per_mtile * MT) : 0);
+    auto place_asum = [&](int64_t mt) {
+        for (int h = 0; h < 2; ++h)
+            for (int64_t a = 0; a < static_cast<int64_t>(asum[h].size()) / MT; ++a)
+                asum[h][static_cast<size_t>(mt * asums_per_mtile + a)] = e.alloc_in_hemisphere(
+                    h == 0, static_cast<uint64_t>(4 * std::min(tile_m, sh.m - mt * tile_m)), sh.what + " activation sums", true);
+    };
     const int64_t groups_per_col = cdiv(sh.k, group);
     // per (n-tile, group): the fp32 scale row then the fp32 zero row, in the plane's hemisphere
     std::vector<Region> scales;
@@ -218,6 +232,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
         for (int64_t mt = 0; mt < MT; ++mt) {
             place_act(mt);
             place_out(mt);
+            place_asum(mt);
         }
     res.m_tiles = MT;
     res.tile_m = tile_m;
@@ -295,9 +310,12 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
             }
         for (int64_t j = 0; j < NT && fmt != WeightFormat::Fp16; ++j)
             for (int64_t g = 0; g < groups_per_col; ++g) {
-                std::vector<uint8_t> img(static_cast<size_t>(8 * vb), 0);  // zero row stays 0
-                for (int64_t l = 0; l < std::min(tile_n, sh.n - j * tile_n); ++l)
-                    put_f32(img, static_cast<size_t>(4 * l), b.scales[static_cast<size_t>(g * sh.n + j * tile_n + l)]);
+                std::vector<uint8_t> img(static_cast<size_t>(8 * vb), 0);  // scale row, zero-point row
+                for (int64_t l = 0; l < std::min(tile_n, sh.n - j * tile_n); ++l) {
+                    const size_t at = static_cast<size_t>(g * sh.n + j * tile_n + l);
+                    put_f32(img, static_cast<size_t>(4 * l), b.scales[at]);
+                    if (zero_points) put_f32(img, static_cast<size_t>(4 * (vb + l)), b.zeros[at]);
+                }
                 const Region& r = scales[static_cast<size_t>(j * groups_per_col + g)];
                 ctx.sram_init->push_back({e.chip(), r.slice, r.addr, std::move(img)});
             }
@@ -310,7 +328,34 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
         if (!functional) {
             place_act(mt);
             place_out(mt);
+            place_asum(mt);
         }
+        // Row sums of the activations for the zero-point term, computed once per m-tile in each
+        // hemisphere with planes (before the tiles, so stream registers are borrowed in order):
+        // int8 row -> cvt fp32 -> rsum (exact: |sum| < 2^24) -> running sum over k-tiles.
+        for (int h = 0; h < 2 && zero_points; ++h) {
+            if (!hemi_used[h]) continue;
+            const bool west = h == 0;
+            int first_plane = 0;
+            while (e.plane_is_west(first_plane) != west) ++first_plane;
+            const int alu = epilogue_alu(first_plane);
+            e.tag("dequant", layer);
+            const isa::StreamRef in = stream(kUnpackIn, west), wide = stream(27, !west), fin = stream(28, !west),
+                                 sum = stream(29, !west), part = stream(31, !west);
+            for (int64_t kt = 0; kt < KT; ++kt) {
+                e.read(act[h][static_cast<size_t>(kt * MT + mt)], 0, static_cast<uint64_t>(rows), in, true);
+                e.emit(Unit::Vxm, alu, Opcode::Cvt, {rows, s(in), s(wide), static_cast<int64_t>(isa::DType::Int8),
+                                                     static_cast<int64_t>(isa::DType::Fp32)});
+                const bool last = kt == KT - 1;
+                const isa::StreamRef red = grouped || KT == 1 ? fin : (kt == 0 ? sum : part);
+                e.emit(Unit::Vxm, alu, Opcode::RedSum, {rows, s(wide), s(red), static_cast<int64_t>(isa::DType::Fp32)});
+                if (!grouped && kt > 0)
+                    e.emit(Unit::Vxm, alu, Opcode::Add, {rows, s(part), s(sum), s(last ? fin : sum), static_cast<int64_t>(isa::DType::Fp32)});
+                if (grouped || last)
+                    e.write(asum[h][static_cast<size_t>(mt * asums_per_mtile + (grouped ? kt : 0))], 0, static_cast<uint64_t>(4 * rows), fin);
+            }
+        }
+        if (zero_points) e.fence(true);
         for (int64_t jg = 0; jg < NT; jg += planes) {
             const int64_t jend = std::min(NT, jg + planes);
             for (int64_t kt = 0; kt < KT; ++kt) {
@@ -391,7 +436,15 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                     const isa::StreamRef dequantized = stream(epilogue_register(ps.local, false), !west);
                     const isa::StreamRef sum = stream(epilogue_register(ps.local, true), !west);
                     const isa::StreamRef dq_out = chain && kt == 0 ? sum : dequantized;
-                    e.emit(Unit::Vxm, alu, Opcode::Dequant, {rows, s(stream(ps.acc, ps.acc_east, 4)), s(scale_in), s(scale_in), s(dq_out)});
+                    if (zero_points) {
+                        // the row sums follow the scale and zero rows on the same register
+                        const Region& as = asum[west ? 0 : 1][static_cast<size_t>(mt * asums_per_mtile + (grouped ? kt : 0))];
+                        e.read(as, 0, static_cast<uint64_t>(4 * rows), scale_in, true);
+                        e.emit(Unit::Vxm, alu, Opcode::DequantZ, {rows, s(stream(ps.acc, ps.acc_east, 4)), s(scale_in), s(scale_in),
+                                                                  s(scale_in), s(dq_out)});
+                    } else {
+                        e.emit(Unit::Vxm, alu, Opcode::Dequant, {rows, s(stream(ps.acc, ps.acc_east, 4)), s(scale_in), s(scale_in), s(dq_out)});
+                    }
                     if (chain && kt == 0) continue;
                     isa::StreamRef result = dq_out;
                     if (chain) {
