@@ -23,6 +23,15 @@ struct Region {
     uint64_t vectors = 0;
 };
 
+// An activation tensor in SRAM with its real layout: chunk c holds elements [L c, L c + L)
+// (L = vector lanes) of each of the M token rows, M x (bytes per element) vectors in one
+// bank; elements past the tensor's width are zero.
+struct Tensor {
+    std::vector<Region> chunks;
+    int64_t elems = 0;
+    isa::DType type = isa::DType::Fp32;
+};
+
 class ProgramBuilder {
 public:
     explicit ProgramBuilder(CompiledWorkload& out) : out_(out) {}

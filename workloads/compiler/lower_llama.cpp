@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <optional>
 
+#include "workloads/compiler/dataflow.hpp"
 #include "workloads/compiler/emitter.hpp"
 #include "workloads/compiler/lower_matmul.hpp"
 
@@ -29,13 +32,55 @@ struct VecOp {
 constexpr int kPassIn = kVxmStreamBase;           // 26, 27 alternate between ops
 constexpr int kPassSecond = kVxmStreamBase + 2;   // 28: second operands
 
+// Functional data for the feed-forward half of one layer on one rank (compile_ffn_check).
+struct FfnData {
+    std::vector<SramInit>* init = nullptr;
+    const QuantizedMatrix* gate = nullptr;
+    const QuantizedMatrix* up = nullptr;
+    const QuantizedMatrix* down = nullptr;
+    const std::vector<float>* gamma = nullptr;  // hidden values, or null when folded into the weights
+    const std::vector<float>* x = nullptr;      // tokens x hidden: the residual stream before the block
+};
+
 class LayerLowering {
 public:
-    LayerLowering(const hw::HwConfig& cfg, const Workload& w, ChipEmitter& e, int tensor, int rank, int stage_first_chip)
-        : cfg_(cfg), w_(w), m_(w.model), e_(e), t_(tensor), rank_(rank), group_first_(stage_first_chip) {
+    LayerLowering(const hw::HwConfig& cfg, const Workload& w, ChipEmitter& e, int tensor, int rank, int stage_first_chip,
+                  const FfnData* ffn_data = nullptr)
+        : cfg_(cfg), w_(w), m_(w.model), e_(e), t_(tensor), rank_(rank), group_first_(stage_first_chip), fd_(ffn_data) {
         // The residual stream (fp32 hidden state of every token) lives through the whole
         // step; operations' own buffers are scratch, released after each operation.
-        e_.alloc_spread(false, static_cast<uint64_t>(4 * rows(m_.hidden_size, tokens_per_step(w))), "residual stream", false);
+        const int64_t M = tokens_per_step(w);
+        if (dataflow(M)) {
+            resid_ = DataflowOps(e_, M, -1).alloc(m_.hidden_size, DType::Fp32, false, "residual stream", false);
+            if (fd_ != nullptr) put_rows(*resid_, *fd_->x, M);
+        } else {
+            e_.alloc_spread(false, static_cast<uint64_t>(4 * rows(m_.hidden_size, M)), "residual stream", false);
+        }
+    }
+
+    // Whether the feed-forward half runs with its real data flow (docs/compiler.md sec. 3):
+    // one m-tile of tokens (decode) and output tiles as wide as the lanes, so that matmul
+    // results are the next operation's input chunks.
+    bool dataflow(int64_t M) const {
+        return M <= w_.mapping.tile_m && std::min<int64_t>(w_.mapping.tile_n, cfg_.mxm.cols) == cfg_.vector_bytes() &&
+               (w_.activations == ElementType::Int8 || std::min<int64_t>(w_.mapping.tile_k, cfg_.mxm.rows) == cfg_.vector_bytes());
+    }
+    const Tensor& residual() const { return *resid_; }
+
+    // fp32 rows of a tokens x elems matrix into a tensor's chunks (functional images).
+    void put_rows(const Tensor& t, const std::vector<float>& v, int64_t M) {
+        const int64_t lanes = cfg_.vector_bytes();
+        for (size_t c = 0; c < t.chunks.size(); ++c) {
+            std::vector<uint8_t> img(static_cast<size_t>(M * 4 * lanes), 0);
+            for (int64_t m = 0; m < M; ++m)
+                for (int64_t l = 0; l < lanes && static_cast<int64_t>(c) * lanes + l < t.elems; ++l) {
+                    // one row per token; `v` holds a single row when it has only t.elems values
+                    const size_t src = static_cast<size_t>((static_cast<int64_t>(v.size()) == t.elems ? 0 : m) * t.elems +
+                                                           static_cast<int64_t>(c) * lanes + l);
+                    std::memcpy(img.data() + (m * 4 * lanes + 4 * l), &v[src], 4);
+                }
+            fd_->init->push_back({e_.chip(), t.chunks[c].slice, t.chunks[c].addr, std::move(img)});
+        }
     }
 
     bool west(const Region& r) const { return r.slice < e_.slices_per_hemisphere(); }
@@ -227,6 +272,10 @@ public:
         matmul("o", M, h / t_, h, spec(Matrix::O), act16, "matmul");
         all_reduce(rows(h, M));
         vector_pass("residual", rows(h, M), {{Opcode::Add, true}});
+        if (dataflow(M)) {
+            feed_forward(M);
+            return;
+        }
         vector_pass("norm", rows(h, M), norm, act_t);
         if (spec(Matrix::Gate) == spec(Matrix::Up)) {
             matmul("gate_up", M, h, 2 * (i / t_), spec(Matrix::Gate), act16, "matmul");
@@ -243,6 +292,84 @@ public:
         all_reduce(rows(h, M));
         vector_pass("residual", rows(h, M), {{Opcode::Add, true}});
         e_.release_scratch();
+    }
+
+    // The feed-forward half with its real data flow: the residual stream x (fp32 chunks) ->
+    // RMSNorm -> quantize -> gate, up -> SwiGLU -> quantize -> down -> all-reduce -> x + that.
+    // Functional data (fd_) makes it carry values; the arithmetic is DataflowOps'.
+    void feed_forward(int64_t M) {
+        const ChipEmitter::ScratchMark mark = e_.scratch_mark();
+        DataflowOps ops(e_, M, layer_);
+        const bool act16 = w_.activations == ElementType::Fp16;
+        const DType act_t = act16 ? DType::Fp16 : DType::Int8;
+        const int64_t h = m_.hidden_size, ir = m_.intermediate_size / t_, lanes = cfg_.vector_bytes();
+        e_.tag("norm", layer_);
+        const Region inv_rms = ops.rms_inverse(*resid_, m_.rms_norm_eps);
+        std::optional<Tensor> gamma;
+        if (!w_.mapping.fuse_norm) {  // gamma as M identical rows per chunk, so one vxm.mul applies it
+            gamma = ops.alloc(h, DType::Fp32, false, fmt::format("layer {} norm weights", layer_), false);
+            if (fd_ != nullptr) put_rows(*gamma, *fd_->gamma, M);
+        }
+        Region scale_in, scale_mid;
+        const Tensor xq = ops.quantize(ops.scale_rows(*resid_, inv_rms, gamma ? &*gamma : nullptr), act_t, &scale_in);
+        const WeightSpec gs = weight_spec(w_, layer_, Matrix::Gate), us = weight_spec(w_, layer_, Matrix::Up);
+        Tensor g, u;
+        if (gs == us && ir % lanes == 0) {  // fused: gate's chunks, then up's
+            std::optional<QuantizedMatrix> both;
+            if (fd_ != nullptr) both = concat_columns(*fd_->gate, *fd_->up);
+            const Tensor gu = project("gate_up", xq, 2 * ir, gs, both ? &*both : nullptr);
+            g.chunks.assign(gu.chunks.begin(), gu.chunks.begin() + ir / lanes);
+            u.chunks.assign(gu.chunks.begin() + ir / lanes, gu.chunks.end());
+            g.elems = u.elems = ir;
+        } else {
+            g = project("gate", xq, ir, gs, fd_ ? fd_->gate : nullptr);
+            u = project("up", xq, ir, us, fd_ ? fd_->up : nullptr);
+        }
+        if (!act16) {
+            e_.tag("dequant", layer_);
+            ops.scale_in_place(g, scale_in);
+            ops.scale_in_place(u, scale_in);
+        }
+        e_.tag("activation", layer_);
+        const Tensor hq = ops.quantize(ops.swiglu(g, u), act_t, &scale_mid);
+        Tensor d = project("down", hq, h, weight_spec(w_, layer_, Matrix::Down), fd_ ? fd_->down : nullptr);
+        if (!act16) {
+            e_.tag("dequant", layer_);
+            ops.scale_in_place(d, scale_mid);
+        }
+        e_.tag("c2c", layer_);
+        ops.all_reduce(d, t_, rank_, group_first_, cfg_.c2c.links);
+        e_.tag("residual", layer_);
+        ops.add_in_place(*resid_, d);
+        e_.scratch_rewind(mark);
+    }
+
+    // A matmul whose activations are the previous operation's tensor; its output tiles are
+    // the result's chunks (fp32, dequantized by the weight scales only).
+    Tensor project(const std::string& what, const Tensor& act, int64_t N, const WeightSpec& spec, const QuantizedMatrix* data) {
+        e_.tag("matmul", layer_);
+        MatmulContext ctx{e_, w_.mapping, data != nullptr ? fd_->init : nullptr, dma_addr_};
+        MatmulShape sh;
+        sh.m = tokens_per_step(w_);
+        sh.k = act.elems;
+        sh.n = N;
+        sh.weight = spec;
+        sh.act_fp16 = act.type == DType::Fp16;
+        sh.weights_via_dma = w_.weight_location == WeightLocation::MemoryInterface;
+        sh.what = fmt::format("layer {} {}", layer_, what);
+        sh.act_in = &act;
+        const MatmulResult r = emit_matmul(ctx, sh, data != nullptr ? MatmulData{nullptr, data} : MatmulData{});
+        dma_addr_ = ctx.dma_next_addr;
+        e_.fence();
+        Tensor out;
+        out.elems = N;
+        out.chunks = r.out_regions;
+        return out;
+    }
+
+    void layer_feed_forward_only(int l, int64_t M) {
+        layer_ = l;
+        feed_forward(M);
     }
 
     void embedding(int64_t M) {
@@ -356,6 +483,8 @@ private:
     int t_, rank_, group_first_;
     int layer_ = -1;
     uint64_t dma_addr_ = 0;
+    const FfnData* fd_ = nullptr;
+    std::optional<Tensor> resid_;  // with the real data flow: the residual stream's chunks
 };
 
 std::string gb(double bytes) { return fmt::format("{:.2f} GB", bytes / 1e9); }

@@ -64,6 +64,17 @@ int64_t unpack_chunk_row(int64_t i, int c, int alus) { return (i / 2) * 2 * alus
 
 }  // namespace
 
+std::vector<std::pair<int64_t, int64_t>> k_tiles(int64_t k, int64_t tile_k, int64_t chunk) {
+    std::vector<std::pair<int64_t, int64_t>> out;
+    for (int64_t k0 = 0; k0 < k;) {
+        int64_t end = std::min(k, (k0 / tile_k + 1) * tile_k);
+        if (chunk > 0) end = std::min(end, (k0 / chunk + 1) * chunk);
+        out.emplace_back(k0, end - k0);
+        k0 = end;
+    }
+    return out;
+}
+
 uint64_t stored_vectors(WeightFormat f, uint64_t rows) {
     if (rows == 0) return 0;
     switch (f) {
@@ -121,7 +132,17 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     auto unpack_alu = [&](int plane, int c) { return (plane * unpack_alus + c) % cfg.vxm.alus_per_lane; };
     auto epilogue_alu = [&](int plane) { return (planes * unpack_alus + plane) % cfg.vxm.alus_per_lane; };
     const int64_t act_vecs = sh.act_fp16 ? 2 : 1;
-    const int64_t KT = cdiv(sh.k, tile_k), NT = cdiv(sh.n, tile_n), MT = cdiv(sh.m, tile_m);
+    const bool own_act = sh.act_in == nullptr;
+    if (!own_act) {
+        if (sh.m > tile_m || tile_n != vb || sh.act_in->elems != sh.k ||
+            static_cast<int64_t>(sh.act_in->chunks.size()) != cdiv(sh.k, vb) ||
+            sh.act_in->type != (sh.act_fp16 ? isa::DType::Fp16 : isa::DType::Int8) || (sh.act_fp16 && tile_k != vb))
+            throw SimulationError(fmt::format("{}: activations from the previous operation need one m-tile (M = {} <= tile_m = {}), "
+                                              "tile_n = {} and, for fp16, tile_k = {} (not yet supported otherwise)",
+                                              sh.what, sh.m, tile_m, vb, vb));
+    }
+    const std::vector<std::pair<int64_t, int64_t>> ktl = k_tiles(sh.k, tile_k, own_act ? 0 : vb);
+    const int64_t KT = static_cast<int64_t>(ktl.size()), NT = cdiv(sh.n, tile_n), MT = cdiv(sh.m, tile_m);
     const int64_t group = grouped ? sh.weight.group_size : sh.k;
     // Weights with a zero point: y = s (sum x q - z sum x), so each output row needs the sum
     // of its activations over the k range one dequant covers (a k-tile when grouped, all of K
@@ -146,8 +167,8 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
         for (int64_t kt = 0; kt < KT; ++kt) {
             WeightTile& t = tiles[static_cast<size_t>(j * KT + kt)];
             t.plane = static_cast<int>((j + plane_offset) % planes);
-            t.k0 = kt * tile_k;
-            t.rows = std::min(tile_k, sh.k - t.k0);
+            t.k0 = ktl[static_cast<size_t>(kt)].first;
+            t.rows = ktl[static_cast<size_t>(kt)].second;
             t.n0 = j * tile_n;
             t.cols = std::min(tile_n, sh.n - t.n0);
             const auto& sl = slices_of[static_cast<size_t>(t.plane)];
@@ -196,6 +217,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     // it starts and released after it (prefill keeps only one m-tile of buffers live).
     std::vector<Region> act[2];
     auto place_act = [&](int64_t mt) {
+        if (!own_act) return;  // staged per k-tile when the instructions start
         for (int h = 0; h < 2; ++h)
             if (hemi_used[h])
                 for (int64_t kt = 0; kt < KT; ++kt)
@@ -288,15 +310,15 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                 ctx.sram_init->push_back({e.chip(), r.slice, r.addr, std::move(img)});
             }
         }
-        const std::vector<float>& a = *data.a;
-        for (int h = 0; h < 2; ++h)
+        for (int h = 0; h < 2 && own_act; ++h)
             for (size_t ri = 0; ri < act[h].size(); ++ri) {
+                const std::vector<float>& a = *data.a;
                 const int64_t kt = static_cast<int64_t>(ri) / MT, mt = static_cast<int64_t>(ri) % MT;
                 const int64_t m_first = mt * tile_m, m_rows = std::min(tile_m, sh.m - m_first);
                 std::vector<uint8_t> img(static_cast<size_t>(m_rows * act_vecs * vb), 0);
                 for (int64_t m = 0; m < m_rows; ++m)
-                    for (int64_t i = 0; i < std::min(tile_k, sh.k - kt * tile_k); ++i) {
-                        const float v = a[static_cast<size_t>((m_first + m) * sh.k + kt * tile_k + i)];
+                    for (int64_t i = 0; i < ktl[static_cast<size_t>(kt)].second; ++i) {
+                        const float v = a[static_cast<size_t>((m_first + m) * sh.k + ktl[static_cast<size_t>(kt)].first + i)];
                         if (!sh.act_fp16) {
                             img[static_cast<size_t>(m * vb + i)] = static_cast<uint8_t>(static_cast<int8_t>(v));
                         } else {
@@ -329,6 +351,38 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
             place_act(mt);
             place_out(mt);
             place_asum(mt);
+        }
+        if (!own_act) {
+            // Activations of the previous operation: a k-tile that starts at lane 0 of a chunk in
+            // the plane's hemisphere is read in place; otherwise it is copied across the centre,
+            // or lane-shifted on the west SXM (lanes past the tile's rows are not used by the
+            // array), into a buffer on the plane's side.
+            e.tag("activation_staging", layer);
+            bool staged = false;
+            for (int h = 0; h < 2; ++h)
+                for (int64_t kt = 0; kt < KT && hemi_used[h]; ++kt) {
+                    const auto [k0, krows] = ktl[static_cast<size_t>(kt)];
+                    const Region& src = sh.act_in->chunks[static_cast<size_t>(k0 / vb)];
+                    const int64_t lane = k0 % vb;
+                    const bool src_west = src.slice < e.slices_per_hemisphere();
+                    Region& dst = act[h][static_cast<size_t>(kt)];
+                    if (lane == 0 && src_west == (h == 0)) {
+                        dst = src;
+                        continue;
+                    }
+                    dst = e.alloc_in_hemisphere(h == 0, src.vectors, sh.what + " activations", true);
+                    if (lane == 0) {
+                        e.read(src, 0, src.vectors, stream(kUnpackIn, src_west), true);
+                        e.write(dst, 0, src.vectors, stream(kUnpackIn, src_west));
+                    } else {
+                        e.read(src, 0, src.vectors, stream(kUnpackIn, false), true);
+                        e.emit(Unit::Sxm, 0, Opcode::Shift, {static_cast<int64_t>(src.vectors), s(stream(kUnpackIn, false)),
+                                                             s(stream(kUnpackIn + 1, true)), -lane});
+                        e.write(dst, 0, src.vectors, stream(kUnpackIn + 1, true));
+                    }
+                    staged = true;
+                }
+            if (staged) e.fence(true);
         }
         // Row sums of the activations for the zero-point term, computed once per m-tile in each
         // hemisphere with planes (before the tiles, so stream registers are borrowed in order):
@@ -423,7 +477,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                         continue;
                     }
                     e.tag("dequant", layer);
-                    const int64_t g = grouped ? (kt * tile_k) / group : 0;
+                    const int64_t g = grouped ? ktl[static_cast<size_t>(kt)].first / group : 0;
                     const Region& sc = scales[static_cast<size_t>(j * groups_per_col + g)];
                     const isa::StreamRef scale_in = stream(kScaleIn, west);
                     e.emit(Unit::Mem, sc.slice, Opcode::Read, {static_cast<int64_t>(sc.addr), 8, s(scale_in)});

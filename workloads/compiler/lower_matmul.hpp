@@ -18,6 +18,10 @@ struct MatmulShape {
     bool act_fp16 = false;        // A in fp16 (with fp16 weights), else int8
     bool weights_via_dma = false; // B streamed from the memory interface instead of SRAM
     bool weights_scratch = false; // B is a working copy (the KV cache is reserved by the caller)
+    // A already in SRAM (int8 or fp16 chunks of the previous operation) instead of buffers
+    // the matmul places itself. One m-tile only; k-tiles then never straddle a chunk, and a
+    // k-tile that starts inside a chunk is lane-shifted into place on the SXM.
+    const Tensor* act_in = nullptr;
     std::string what;             // for messages: "layer 3 q"
 };
 
@@ -46,6 +50,10 @@ struct MatmulContext {
 };
 
 MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& shape, const MatmulData& data = {});
+
+// K-tiles of a matmul as (first row, rows): multiples of tile_k, also cut at multiples of
+// `chunk` when the activations come in chunks of that many elements (chunk = 0: no cut).
+std::vector<std::pair<int64_t, int64_t>> k_tiles(int64_t k, int64_t tile_k, int64_t chunk);
 
 // Rows of packed vectors a chunk of `rows` weight rows occupies (int8: rows, fp16: 2 x rows).
 uint64_t stored_vectors(WeightFormat f, uint64_t rows);

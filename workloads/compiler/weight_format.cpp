@@ -421,6 +421,48 @@ std::vector<float> dequantize(const QuantizedMatrix& m) {
     return w;
 }
 
+QuantizedMatrix slice(const QuantizedMatrix& m, int64_t k0, int64_t k1, int64_t n0, int64_t n1) {
+    const int64_t g = m.spec.group_size > 0 && m.spec.group_size < m.k ? m.spec.group_size : 0;
+    if (k0 < 0 || k1 > m.k || k0 >= k1 || n0 < 0 || n1 > m.n || n0 >= n1 || (g > 0 && k0 % g != 0) || (g == 0 && m.spec.group_size > 0 && k0 != 0))
+        throw std::invalid_argument("slice: rows/columns out of range or not on a group boundary");
+    QuantizedMatrix out;
+    out.spec = m.spec;
+    out.k = k1 - k0;
+    out.n = n1 - n0;
+    auto take = [&](const auto& src, int64_t r0, int64_t r1, auto& dst) {
+        if (src.empty()) return;
+        for (int64_t r = r0; r < r1; ++r)
+            for (int64_t c = n0; c < n1; ++c) dst.push_back(src[static_cast<size_t>(r * m.n + c)]);
+    };
+    take(m.q, k0, k1, out.q);
+    take(m.values, k0, k1, out.values);
+    const int64_t g0 = g > 0 ? k0 / g : 0, g1 = g > 0 ? (k1 + g - 1) / g : 1;
+    take(m.scales, g0, g1, out.scales);
+    take(m.zeros, g0, g1, out.zeros);
+    return out;
+}
+
+QuantizedMatrix concat_columns(const QuantizedMatrix& a, const QuantizedMatrix& b) {
+    if (a.k != b.k || !(a.spec == b.spec)) throw std::invalid_argument("concat_columns: different K or format");
+    QuantizedMatrix out;
+    out.spec = a.spec;
+    out.k = a.k;
+    out.n = a.n + b.n;
+    auto join = [&](const auto& x, const auto& y, auto& dst) {
+        if (x.empty()) return;
+        const int64_t rows = static_cast<int64_t>(x.size()) / a.n;
+        for (int64_t r = 0; r < rows; ++r) {
+            dst.insert(dst.end(), x.begin() + r * a.n, x.begin() + (r + 1) * a.n);
+            dst.insert(dst.end(), y.begin() + r * b.n, y.begin() + (r + 1) * b.n);
+        }
+    };
+    join(a.q, b.q, out.q);
+    join(a.values, b.values, out.values);
+    join(a.scales, b.scales, out.scales);
+    join(a.zeros, b.zeros, out.zeros);
+    return out;
+}
+
 std::vector<uint8_t> pack_scales(const QuantizedMatrix& m) {
     std::vector<uint8_t> out;
     if (m.spec.format == WeightFormat::Fp16) return out;

@@ -127,6 +127,11 @@ struct QuantizedMatrix {
 // w: K x N row-major, finite (else std::invalid_argument).
 QuantizedMatrix quantize(const WeightSpec& s, const std::vector<float>& w, int64_t k, int64_t n);
 std::vector<float> dequantize(const QuantizedMatrix& m);  // (q - zero) * scale, K x N row-major
+// Rows [k0, k1) and columns [n0, n1) of a quantized matrix, with their scales (a tensor-
+// parallel shard keeps the full matrix's quantization). k0 must start a group.
+QuantizedMatrix slice(const QuantizedMatrix& m, int64_t k0, int64_t k1, int64_t n0, int64_t n1);
+// [a | b]: the columns of b after those of a (same K and format).
+QuantizedMatrix concat_columns(const QuantizedMatrix& a, const QuantizedMatrix& b);
 
 // Scales in storage order: column by column, group by group, each an fp16 scale followed by
 // an fp16 zero point when the format has one (little-endian). Size: scale_bytes(spec, K, N).

@@ -1,0 +1,248 @@
+#include "workloads/compiler/dataflow.hpp"
+
+#include <cstring>
+
+namespace lpu::wl {
+
+namespace {
+
+using isa::DType;
+using isa::Opcode;
+using isa::Unit;
+
+constexpr int kOperandA = 26, kOperandB = 30;
+constexpr int kChain0 = 27, kChain1 = 28, kChain2 = 29, kChain3 = 31;
+
+int64_t float_bits(float v) {
+    uint32_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return static_cast<int64_t>(b);
+}
+
+}  // namespace
+
+uint64_t DataflowOps::row_vectors(DType t) const {
+    switch (t) {
+        case DType::Fp32: return 4;
+        case DType::Fp16: return 2;
+        default: return 1;
+    }
+}
+
+Tensor DataflowOps::alloc(int64_t elems, DType type, bool west_side, const std::string& what, bool scratch) {
+    Tensor t;
+    t.elems = elems;
+    t.type = type;
+    const int64_t lanes = e_.cfg().vector_bytes();
+    for (int64_t c = 0; c < (elems + lanes - 1) / lanes; ++c)
+        t.chunks.push_back(e_.alloc_in_hemisphere(west_side, static_cast<uint64_t>(m_) * row_vectors(type), what, scratch));
+    return t;
+}
+
+isa::StreamRef DataflowOps::in(const Region& r, int reg) const { return stream(reg, west(r)); }
+isa::StreamRef DataflowOps::to(const Region& out, int reg) const { return stream(reg, !west(out)); }
+
+void DataflowOps::unary(int alu, Opcode op, isa::StreamRef a, isa::StreamRef out) {
+    e_.emit(Unit::Vxm, alu, op, {m_, s(a), s(out), static_cast<int64_t>(DType::Fp32)});
+}
+void DataflowOps::binary(int alu, Opcode op, isa::StreamRef a, isa::StreamRef b, isa::StreamRef out) {
+    e_.emit(Unit::Vxm, alu, op, {m_, s(a), s(b), s(out), static_cast<int64_t>(DType::Fp32)});
+}
+void DataflowOps::with_imm(int alu, Opcode op, isa::StreamRef a, float imm, isa::StreamRef out) {
+    e_.emit(Unit::Vxm, alu, op, {m_, s(a), float_bits(imm), s(out), static_cast<int64_t>(DType::Fp32)});
+}
+void DataflowOps::cvt(int alu, isa::StreamRef a, isa::StreamRef out, DType from, DType to_type) {
+    e_.emit(Unit::Vxm, alu, Opcode::Cvt, {m_, s(a), s(out), static_cast<int64_t>(from), static_cast<int64_t>(to_type)});
+}
+
+Region DataflowOps::reduce_chunks(const Tensor& x, bool square, const std::string& what) {
+    const int alu = e_.next_alu();
+    const Region out = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), what, true);
+    const isa::StreamRef elem = to(out, kChain0), red = to(out, kChain1), acc = to(out, kChain2), part = to(out, kChain3);
+    for (size_t c = 0; c < x.chunks.size(); ++c) {
+        const Region& xc = x.chunks[c];
+        e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
+        e_.read(xc, 0, xc.vectors, in(xc, kOperandB), true);
+        if (square) {
+            binary(alu, Opcode::Mul, in(xc, kOperandA), in(xc, kOperandB), elem);
+        } else {
+            unary(alu, Opcode::Neg, in(xc, kOperandB), red);
+            binary(alu, Opcode::Max, in(xc, kOperandA), red, elem);
+        }
+        unary(alu, square ? Opcode::RedSum : Opcode::RedMax, elem, c == 0 ? acc : part);
+        if (c > 0) binary(alu, square ? Opcode::Add : Opcode::Max, part, acc, acc);
+    }
+    e_.write(out, 0, out.vectors, acc);
+    e_.fence();
+    return out;
+}
+
+Region DataflowOps::rms_inverse(const Tensor& x, double eps) {
+    const Region sum = reduce_chunks(x, true, "norm sum of squares");
+    const int alu = e_.next_alu();
+    const Region r = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "norm scale", true);
+    e_.read(sum, 0, sum.vectors, in(sum, kOperandA), true);
+    with_imm(alu, Opcode::MulImm, in(sum, kOperandA), static_cast<float>(1.0 / static_cast<double>(x.elems)), to(r, kChain0));
+    with_imm(alu, Opcode::AddImm, to(r, kChain0), static_cast<float>(eps), to(r, kChain1));
+    unary(alu, Opcode::Rsqrt, to(r, kChain1), to(r, kChain2));
+    e_.write(r, 0, r.vectors, to(r, kChain2));
+    e_.fence();
+    return r;
+}
+
+Tensor DataflowOps::scale_rows(const Tensor& x, const Region& r, const Tensor* gamma) {
+    Tensor y = alloc(x.elems, DType::Fp32, false, "normalised");
+    const int alu = e_.next_alu();
+    for (size_t c = 0; c < x.chunks.size(); ++c) {
+        const Region &xc = x.chunks[c], &yc = y.chunks[c];
+        e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
+        e_.read(r, 0, r.vectors, in(r, kOperandB), true);
+        const isa::StreamRef scaled = gamma ? to(yc, kChain0) : to(yc, kChain1);
+        binary(alu, Opcode::Mul, in(xc, kOperandA), in(r, kOperandB), scaled);
+        if (gamma) {
+            const Region& gc = gamma->chunks[c];
+            e_.read(gc, 0, gc.vectors, in(gc, kOperandB), false);  // weights: written before the program
+            binary(alu, Opcode::Mul, scaled, in(gc, kOperandB), to(yc, kChain1));
+        }
+        e_.write(yc, 0, yc.vectors, to(yc, kChain1));
+    }
+    e_.fence();
+    return y;
+}
+
+Tensor DataflowOps::quantize(const Tensor& y, DType to_type, Region* token_scale) {
+    const int alu = e_.next_alu();
+    if (to_type == DType::Fp16) {
+        Tensor q = alloc(y.elems, DType::Fp16, false, "activations fp16");
+        for (size_t c = 0; c < y.chunks.size(); ++c) {
+            const Region &yc = y.chunks[c], &qc = q.chunks[c];
+            e_.read(yc, 0, yc.vectors, in(yc, kOperandA), true);
+            cvt(alu, in(yc, kOperandA), to(qc, kChain0), DType::Fp32, DType::Fp16);
+            e_.write(qc, 0, qc.vectors, to(qc, kChain0));
+        }
+        e_.fence();
+        return q;
+    }
+    // Per-token dynamic scale: 127 / max|y| in, max|y| / 127 out (applied after the matmul).
+    const Region amax = reduce_chunks(y, false, "activation max");
+    const Region inv = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "activation scale", true);
+    *token_scale = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "activation scale", true);
+    e_.read(amax, 0, amax.vectors, in(amax, kOperandA), true);
+    unary(alu, Opcode::Recip, in(amax, kOperandA), to(inv, kChain0));
+    with_imm(alu, Opcode::MulImm, to(inv, kChain0), 127.0f, to(inv, kChain1));
+    e_.write(inv, 0, inv.vectors, to(inv, kChain1));
+    e_.read(amax, 0, amax.vectors, in(amax, kOperandB), true);
+    with_imm(alu, Opcode::MulImm, in(amax, kOperandB), 1.0f / 127.0f, to(*token_scale, kChain2));
+    e_.write(*token_scale, 0, token_scale->vectors, to(*token_scale, kChain2));
+    e_.fence();
+    Tensor q = alloc(y.elems, DType::Int8, false, "activations int8");
+    for (size_t c = 0; c < y.chunks.size(); ++c) {
+        const Region &yc = y.chunks[c], &qc = q.chunks[c];
+        e_.read(yc, 0, yc.vectors, in(yc, kOperandA), true);
+        e_.read(inv, 0, inv.vectors, in(inv, kOperandB), true);
+        binary(alu, Opcode::Mul, in(yc, kOperandA), in(inv, kOperandB), to(qc, kChain0));
+        cvt(alu, to(qc, kChain0), to(qc, kChain1), DType::Fp32, DType::Int8);
+        e_.write(qc, 0, qc.vectors, to(qc, kChain1));
+    }
+    e_.fence();
+    return q;
+}
+
+void DataflowOps::scale_in_place(Tensor& x, const Region& r) {
+    const int alu = e_.next_alu();
+    for (const Region& xc : x.chunks) {
+        e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
+        e_.read(r, 0, r.vectors, in(r, kOperandB), true);
+        binary(alu, Opcode::Mul, in(xc, kOperandA), in(r, kOperandB), to(xc, kChain0));
+        e_.write(xc, 0, xc.vectors, to(xc, kChain0));
+    }
+    e_.fence();
+}
+
+Tensor DataflowOps::swiglu(const Tensor& g, const Tensor& u) {
+    Tensor h = alloc(g.elems, DType::Fp32, false, "swiglu");
+    const int alu = e_.next_alu();
+    for (size_t c = 0; c < g.chunks.size(); ++c) {
+        const Region &gc = g.chunks[c], &uc = u.chunks[c], &hc = h.chunks[c];
+        e_.read(gc, 0, gc.vectors, in(gc, kOperandA), true);
+        e_.read(gc, 0, gc.vectors, in(gc, kOperandB), true);
+        unary(alu, Opcode::Neg, in(gc, kOperandA), to(hc, kChain0));
+        unary(alu, Opcode::Exp, to(hc, kChain0), to(hc, kChain1));
+        with_imm(alu, Opcode::AddImm, to(hc, kChain1), 1.0f, to(hc, kChain2));
+        unary(alu, Opcode::Recip, to(hc, kChain2), to(hc, kChain3));
+        binary(alu, Opcode::Mul, in(gc, kOperandB), to(hc, kChain3), to(hc, kChain0));
+        e_.read(uc, 0, uc.vectors, in(uc, kOperandA), true);
+        binary(alu, Opcode::Mul, to(hc, kChain0), in(uc, kOperandA), to(hc, kChain1));
+        e_.write(hc, 0, hc.vectors, to(hc, kChain1));
+    }
+    e_.fence();
+    return h;
+}
+
+void DataflowOps::add_in_place(Tensor& x, const Tensor& y) {
+    const int alu = e_.next_alu();
+    for (size_t c = 0; c < x.chunks.size(); ++c) {
+        const Region &xc = x.chunks[c], &yc = y.chunks[c];
+        e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
+        e_.read(yc, 0, yc.vectors, in(yc, kOperandB), true);
+        binary(alu, Opcode::Add, in(xc, kOperandA), in(yc, kOperandB), to(xc, kChain0));
+        e_.write(xc, 0, xc.vectors, to(xc, kChain0));
+    }
+    e_.fence();
+}
+
+void DataflowOps::all_reduce(Tensor& x, int t, int rank, int first, int links) {
+    if (t <= 1) return;
+    // Every rank owns the same number of chunk slots (the last ones padding when t does not
+    // divide the chunks), so each pair of ranks exchanges the same messages both ways.
+    const int64_t per = (static_cast<int64_t>(x.chunks.size()) + t - 1) / t, n = per * t;
+    std::vector<Region> slot(x.chunks.begin(), x.chunks.end());
+    if (static_cast<int64_t>(slot.size()) < n) {
+        const Region pad = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "all-reduce padding", true);
+        slot.resize(static_cast<size_t>(n), pad);
+    }
+    auto owner = [&](int64_t c) { return static_cast<int>(c / per); };
+    const int alu = e_.next_alu();
+    const auto vecs = static_cast<int64_t>(4 * m_);
+    auto link_of = [&](int d) { return (d - 1) % std::max(links, 1); };
+    for (int phase = 0; phase < 2; ++phase) {
+        // Send: phase 0 each peer's chunks (this rank's partial sums), phase 1 this rank's sums.
+        for (int d = 1; d < t; ++d) {
+            const int peer = (rank + d) % t;
+            for (int64_t c = 0; c < n; ++c) {
+                if (owner(c) != (phase == 0 ? peer : rank)) continue;
+                const Region& xc = slot[static_cast<size_t>(c)];
+                e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
+                e_.emit(Unit::C2c, link_of(d), Opcode::Send, {first + peer, vecs, s(in(xc, kOperandA))});
+            }
+        }
+        if (phase == 0) {
+            // Own chunks: own partial + each peer's, in peer order (rank+1, rank+2, ...).
+            for (int64_t c = 0; c < n; ++c) {
+                if (owner(c) != rank) continue;
+                const Region& xc = slot[static_cast<size_t>(c)];
+                const isa::StreamRef got = stream(kChain0, true), acc = to(xc, kChain2), fin = to(xc, kChain3);
+                for (int d = 1; d < t; ++d) {
+                    const int peer = (rank + d) % t;
+                    e_.emit(Unit::C2c, link_of(d), Opcode::Recv, {first + peer, vecs, s(got)});
+                    if (d == 1) e_.read(xc, 0, xc.vectors, in(xc, kOperandB), true);
+                    binary(alu, Opcode::Add, got, d == 1 ? in(xc, kOperandB) : acc, d == t - 1 ? fin : acc);
+                }
+                e_.write(xc, 0, xc.vectors, fin);
+            }
+        } else {
+            for (int d = 1; d < t; ++d) {
+                const int peer = (rank + d) % t;
+                for (int64_t c = 0; c < n; ++c) {
+                    if (owner(c) != peer) continue;
+                    const Region& xc = slot[static_cast<size_t>(c)];
+                    e_.emit(Unit::C2c, link_of(d), Opcode::Recv, {first + peer, vecs, s(to(xc, kChain1))});
+                    e_.write(xc, 0, xc.vectors, to(xc, kChain1));
+                }
+            }
+        }
+        e_.fence();
+    }
+}
+
+}  // namespace lpu::wl
