@@ -33,9 +33,10 @@ public:
     Tensor swiglu(const Tensor& g, const Tensor& u);
     // x_c = x_c + y_c
     void add_in_place(Tensor& x, const Tensor& y);
-    // Sum of x over the tensor-parallel group, in place on every rank: chunk c belongs to rank
-    // c / ceil(chunks / t) (padded with dummy chunks so every pair exchanges equal messages); reduce-scatter (owner's value + peer (rank+1)'s + (rank+2)'s ...,
-    // fp32 adds in that order) then all-gather [TSP22 sec. 5].
+    // Sum of x over the tensor-parallel group, in place on every rank [TSP22 sec. 5]: chunk c
+    // belongs to rank c / ceil(chunks / t) (padded with dummy chunks so that every pair of
+    // ranks exchanges equal messages); reduce-scatter (the owner's value + peer (rank+1)'s +
+    // peer (rank+2)'s ..., fp32 adds in that order), then all-gather.
     void all_reduce(Tensor& x, int tensor, int rank, int group_first_chip, int links);
 
 private:

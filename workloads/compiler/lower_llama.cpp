@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <random>
 
 #include "workloads/compiler/dataflow.hpp"
 #include "workloads/compiler/emitter.hpp"
@@ -490,6 +491,65 @@ private:
 std::string gb(double bytes) { return fmt::format("{:.2f} GB", bytes / 1e9); }
 
 }  // namespace
+
+FfnCheck compile_ffn_check(const hw::HwConfig& cfg, const Workload& w, uint64_t seed) {
+    const ModelShape& m = w.model;
+    const int t = static_cast<int>(std::max<int64_t>(1, w.parallelism.tensor));
+    const int64_t M = tokens_per_step(w), H = m.hidden_size, I = m.intermediate_size;
+    if (w.phase != Phase::Decode || t > cfg.system.chips || I % t != 0)
+        throw SimulationError("the feed-forward check needs a decode workload whose tensor parallelism fits the system and divides the FFN");
+    FfnCheck out;
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f), near_one(0.5f, 1.5f);
+    out.x.resize(static_cast<size_t>(M * H));
+    for (auto& v : out.x) v = unit(rng);
+    std::vector<float> gamma(static_cast<size_t>(H));
+    for (auto& v : gamma) v = near_one(rng);
+    auto random_matrix = [&](int64_t k, int64_t n, bool fold_gamma) {
+        std::vector<float> v(static_cast<size_t>(k * n));
+        const float a = 1.0f / std::sqrt(static_cast<float>(k));
+        for (int64_t r = 0; r < k; ++r)
+            for (int64_t c = 0; c < n; ++c) v[static_cast<size_t>(r * n + c)] = a * unit(rng) * (fold_gamma ? gamma[static_cast<size_t>(r)] : 1.0f);
+        return v;
+    };
+    const bool fold = w.mapping.fuse_norm;
+    if (!fold) out.gamma = gamma;
+    const QuantizedMatrix gate = quantize(weight_spec(w, 0, Matrix::Gate), random_matrix(H, I, fold), H, I);
+    const QuantizedMatrix up = quantize(weight_spec(w, 0, Matrix::Up), random_matrix(H, I, fold), H, I);
+    const QuantizedMatrix down = quantize(weight_spec(w, 0, Matrix::Down), random_matrix(I, H, false), I, H);
+    const int64_t shard = I / t;
+    for (int r = 0; r < t; ++r) {
+        out.gate.push_back(slice(gate, 0, H, r * shard, (r + 1) * shard));
+        out.up.push_back(slice(up, 0, H, r * shard, (r + 1) * shard));
+        out.down.push_back(slice(down, r * shard, (r + 1) * shard, 0, H));
+    }
+    CompiledWorkload& c = out.compiled;
+    c.tensor = t;
+    c.chips = t;
+    c.mirror_peers = false;
+    c.tokens_per_step = static_cast<double>(M);
+    ProgramBuilder builder(c);
+    for (int r = 0; r < t; ++r) {
+        ChipEmitter e(cfg, r, builder);
+        const FfnData data{&c.sram_init, &out.gate[static_cast<size_t>(r)], &out.up[static_cast<size_t>(r)],
+                           &out.down[static_cast<size_t>(r)], fold ? nullptr : &out.gamma, &out.x};
+        LayerLowering lower(cfg, w, e, t, r, 0, &data);
+        if (!lower.dataflow(M))
+            throw SimulationError(fmt::format("the feed-forward check needs the real data flow: batch <= tile_m and tile_n = {}{}",
+                                              cfg.vector_bytes(), w.activations == ElementType::Fp16 ? " and tile_k = 320" : ""));
+        lower.layer_feed_forward_only(0, M);
+        c.simulated_chips.push_back(r);
+        if (r == 0) {
+            const Tensor& x = lower.residual();
+            for (size_t i = 0; i < x.chunks.size(); ++i) {
+                const int64_t col0 = static_cast<int64_t>(i) * cfg.vector_bytes();
+                c.results.push_back({0, x.chunks[i].slice, x.chunks[i].addr, M, 4, std::min<int64_t>(cfg.vector_bytes(), H - col0),
+                                     col0, 0, isa::DType::Fp32});
+            }
+        }
+    }
+    return out;
+}
 
 CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& opt) {
     if (opt.functional)

@@ -353,10 +353,11 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
             place_asum(mt);
         }
         if (!own_act) {
-            // Activations of the previous operation: a k-tile that starts at lane 0 of a chunk in
-            // the plane's hemisphere is read in place; otherwise it is copied across the centre,
-            // or lane-shifted on the west SXM (lanes past the tile's rows are not used by the
-            // array), into a buffer on the plane's side.
+            // Activations of the previous operation: a k-tile that is a whole chunk (or its zero-
+            // padded end) in the plane's hemisphere is read in place, or copied across the
+            // centre. A k-tile inside a chunk is cut out on the west SXM: shifted up so that
+            // it ends at the top lane, then down to lane 0 with zero fill, so that its vector
+            // holds only its own columns (the zero-point row sums add every lane).
             e.tag("activation_staging", layer);
             bool staged = false;
             for (int h = 0; h < 2; ++h)
@@ -365,19 +366,26 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                     const Region& src = sh.act_in->chunks[static_cast<size_t>(k0 / vb)];
                     const int64_t lane = k0 % vb;
                     const bool src_west = src.slice < e.slices_per_hemisphere();
+                    const int64_t end = k0 + krows == sh.k ? vb : lane + krows;  // past K the chunk is zero
+                    const bool whole = lane == 0 && end == vb;
                     Region& dst = act[h][static_cast<size_t>(kt)];
-                    if (lane == 0 && src_west == (h == 0)) {
+                    if (whole && src_west == (h == 0)) {
                         dst = src;
                         continue;
                     }
                     dst = e.alloc_in_hemisphere(h == 0, src.vectors, sh.what + " activations", true);
-                    if (lane == 0) {
+                    const auto n = static_cast<int64_t>(src.vectors);
+                    if (whole) {
                         e.read(src, 0, src.vectors, stream(kUnpackIn, src_west), true);
                         e.write(dst, 0, src.vectors, stream(kUnpackIn, src_west));
                     } else {
                         e.read(src, 0, src.vectors, stream(kUnpackIn, false), true);
-                        e.emit(Unit::Sxm, 0, Opcode::Shift, {static_cast<int64_t>(src.vectors), s(stream(kUnpackIn, false)),
-                                                             s(stream(kUnpackIn + 1, true)), -lane});
+                        isa::StreamRef cur = stream(kUnpackIn, false);
+                        if (end < vb) {
+                            e.emit(Unit::Sxm, 0, Opcode::Shift, {n, s(cur), s(stream(kUnpackIn + 2, true)), vb - end});
+                            cur = stream(kUnpackIn + 2, true);
+                        }
+                        e.emit(Unit::Sxm, 0, Opcode::Shift, {n, s(cur), s(stream(kUnpackIn + 1, true)), -(end < vb ? vb - krows : lane)});
                         e.write(dst, 0, src.vectors, stream(kUnpackIn + 1, true));
                     }
                     staged = true;
