@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <functional>
 
 #include "cli_helpers.hpp"
 #include "hw/config.hpp"
@@ -25,7 +26,75 @@ wl::Workload tiny_decode(const std::string& format, int group, const std::string
     return wl::load_workload_text(text, "tiny.yaml", {}, source_path("workloads/models"));
 }
 
+// Reference shape of a workload on a config.
+ref::FfnShape shape_of(const hw::HwConfig& cfg, const wl::Workload& w, int tensor) {
+    ref::FfnShape shape;
+    shape.hidden = w.model.hidden_size;
+    shape.intermediate = w.model.intermediate_size;
+    shape.tensor = tensor;
+    shape.eps = w.model.rms_norm_eps;
+    shape.act_fp16 = w.activations == wl::ElementType::Fp16;
+    shape.lanes = cfg.vector_bytes();
+    shape.tile_k = w.mapping.tile_k;
+    return shape;
+}
+
+// Simulates the check's program; counts the residual values on chip 0 that differ bit for bit
+// from want(m) (the reference's hidden vector of token m). Also checks the layer moved them.
+int64_t mismatches(const hw::HwConfig& cfg, const wl::LayerCheck& check, int64_t tokens,
+                   const std::function<std::vector<float>(int64_t)>& want) {
+    const wl::CompiledWorkload& c = check.compiled;
+    sim::SimOptions so;
+    so.functional = true;
+    for (const auto& s : c.sram_init) so.sram_init.push_back({s.chip, s.slice, s.addr, s.bytes});
+    const auto r = sim::simulate(cfg, c.program, so);
+    const int64_t H = static_cast<int64_t>(check.x.size()) / tokens;
+    int64_t bad = 0, seen = 0, moved = 0;
+    double worst = 0;
+    for (int64_t m = 0; m < tokens; ++m) {
+        const std::vector<float> ref = want(m);
+        for (int64_t i = 0; i < H; ++i)
+            moved += std::abs(ref[static_cast<size_t>(i)] - check.x[static_cast<size_t>(m * H + i)]) > 1e-3f ? 1 : 0;
+        for (const auto& loc : c.results) {
+            const auto bytes = r.read_sram(loc.chip, loc.slice, loc.addr, static_cast<uint64_t>(loc.rows * 4), cfg.vector_bytes());
+            for (int64_t col = 0; col < loc.columns; ++col) {
+                float v;
+                std::memcpy(&v, bytes.data() + m * 4 * cfg.vector_bytes() + 4 * col, 4);
+                const float expect = ref[static_cast<size_t>(loc.column0 + col)];
+                if (std::memcmp(&v, &expect, 4) != 0) ++bad;
+                worst = std::max(worst, static_cast<double>(std::abs(v - expect)));
+                ++seen;
+            }
+        }
+    }
+    CAPTURE(worst);
+    CHECK(seen == tokens * H);
+    CHECK(moved > tokens * H / 2);  // the layer does change the residual stream (the check is not vacuous)
+    return bad;
+}
+
+std::vector<std::vector<ref::KvCache>> caches_of(const wl::LayerCheck& check) {
+    std::vector<std::vector<ref::KvCache>> out;
+    for (const auto& rank : check.kv) {
+        out.emplace_back();
+        for (const auto& st : rank) out.back().push_back({st.k, st.v, st.k_scale, st.v_scale});
+    }
+    return out;
+}
+
+ref::AttentionShape attention_shape(const wl::Workload& w, const wl::LayerCheck& check, int tensor) {
+    ref::AttentionShape a;
+    a.heads = w.model.num_attention_heads / tensor;
+    a.kv_heads = w.model.num_key_value_heads / tensor;
+    a.head_dim = w.model.head_dim();
+    a.position = check.position;
+    a.rope_theta = w.model.rope_theta;
+    a.fused_qkv = check.fused_qkv;
+    return a;
+}
+
 }  // namespace
+
 
 TEST_CASE("the feed-forward half of a compiled tiny LLaMA layer computes the reference bit for bit", "[compiler][functional]") {
     const auto cfg = hw::load_hw_config(source_path("configs/tsp-v1-x72.yaml"));
@@ -40,44 +109,31 @@ TEST_CASE("the feed-forward half of a compiled tiny LLaMA layer computes the ref
     const bool fuse_norm = GENERATE(true, false);
     CAPTURE(format, group, acts, tensor, fuse_norm);
     const wl::Workload w = tiny_decode(format, group, acts, tensor, fuse_norm);
-    const wl::FfnCheck check = wl::compile_ffn_check(cfg, w, 7);
-    const wl::CompiledWorkload& c = check.compiled;
-    REQUIRE(c.simulated_chips.size() == static_cast<size_t>(tensor));
+    const wl::LayerCheck check = wl::compile_layer_check(cfg, w, 7, false, true);
+    REQUIRE(check.compiled.simulated_chips.size() == static_cast<size_t>(tensor));
+    const ref::FfnShape shape = shape_of(cfg, w, tensor);
+    const int64_t H = shape.hidden;
+    CHECK(mismatches(cfg, check, w.batch, [&](int64_t m) {
+              const std::vector<float> x(check.x.begin() + m * H, check.x.begin() + (m + 1) * H);
+              return ref::ffn_block(x, check.gamma, check.gate, check.up, check.down, shape);
+          }) == 0);
+}
 
-    sim::SimOptions so;
-    so.functional = true;
-    for (const auto& s : c.sram_init) so.sram_init.push_back({s.chip, s.slice, s.addr, s.bytes});
-    const auto r = sim::simulate(cfg, c.program, so);
-
-    ref::FfnShape shape;
-    shape.hidden = w.model.hidden_size;
-    shape.intermediate = w.model.intermediate_size;
-    shape.tensor = tensor;
-    shape.eps = w.model.rms_norm_eps;
-    shape.act_fp16 = acts == "fp16";
-    shape.lanes = cfg.vector_bytes();
-    shape.tile_k = w.mapping.tile_k;
-    const int64_t M = w.batch, H = shape.hidden;
-    int64_t bad = 0, seen = 0, moved = 0;
-    double worst = 0;
-    for (int64_t m = 0; m < M; ++m) {
-        const std::vector<float> x(check.x.begin() + m * H, check.x.begin() + (m + 1) * H);
-        const std::vector<float> want = ref::ffn_block(x, check.gamma, check.gate, check.up, check.down, shape);
-        for (int64_t i = 0; i < H; ++i) moved += std::abs(want[static_cast<size_t>(i)] - x[static_cast<size_t>(i)]) > 1e-3f ? 1 : 0;
-        for (const auto& loc : c.results) {
-            const auto bytes = r.read_sram(loc.chip, loc.slice, loc.addr, static_cast<uint64_t>(loc.rows * 4), cfg.vector_bytes());
-            for (int64_t col = 0; col < loc.columns; ++col) {
-                float v;
-                std::memcpy(&v, bytes.data() + m * 4 * cfg.vector_bytes() + 4 * col, 4);
-                const float ref = want[static_cast<size_t>(loc.column0 + col)];
-                if (std::memcmp(&v, &ref, 4) != 0) ++bad;
-                worst = std::max(worst, static_cast<double>(std::abs(v - ref)));
-                ++seen;
-            }
-        }
-    }
-    CAPTURE(worst);
-    CHECK(seen == M * H);
-    CHECK(moved > M * H / 2);  // the block does change the residual stream (the check is not vacuous)
-    CHECK(bad == 0);
+TEST_CASE("the attention half of a compiled tiny LLaMA layer computes the reference bit for bit", "[compiler][functional]") {
+    // RMSNorm, Q/K/V, RoPE, KV-cache append, scores, softmax, P.V, O, all-reduce, residual,
+    // for 2 sequences at position 16 with a random int8 cache before it.
+    const auto cfg = hw::load_hw_config(source_path("configs/tsp-v1-x72.yaml"));
+    auto [format, group] = GENERATE(table<std::string, int>({{"int8", 0}, {"int4", 64}, {"int3p5", 0}, {"int3p5b", 32}}));
+    const int tensor = GENERATE(1, 2);
+    const bool fuse_norm = GENERATE(true, false);
+    CAPTURE(format, group, tensor, fuse_norm);
+    const wl::Workload w = tiny_decode(format, group, "int8", tensor, fuse_norm);
+    const wl::LayerCheck check = wl::compile_layer_check(cfg, w, 11, true, false);
+    const ref::FfnShape shape = shape_of(cfg, w, tensor);
+    const ref::AttentionShape as = attention_shape(w, check, tensor);
+    const int64_t H = shape.hidden;
+    CHECK(mismatches(cfg, check, w.batch, [&](int64_t m) {
+              const std::vector<float> x(check.x.begin() + m * H, check.x.begin() + (m + 1) * H);
+              return ref::attention_block(x, m, check.gamma_attn, check.q, check.k, check.v, check.o, caches_of(check), shape, as);
+          }) == 0);
 }

@@ -115,12 +115,10 @@ inline std::vector<float> matvec(const QuantActs& a, const wl::QuantizedMatrix& 
     return out;
 }
 
-// The residual stream after the feed-forward half, for one token x (hidden values).
-inline std::vector<float> ffn_block(const std::vector<float>& x, const std::vector<float>& gamma,
-                                    const std::vector<wl::QuantizedMatrix>& gate, const std::vector<wl::QuantizedMatrix>& up,
-                                    const std::vector<wl::QuantizedMatrix>& down, const FfnShape& s) {
+// RMSNorm of one token (squares summed lane by lane within a chunk, chunk sums added in
+// order), then * gamma when given, then quantized for the next matmul.
+inline QuantActs norm_quantized(const std::vector<float>& x, const std::vector<float>& gamma, const FfnShape& s) {
     const int64_t H = s.hidden, chunks = (H + s.lanes - 1) / s.lanes;
-    // RMSNorm: squares summed lane by lane within a chunk, chunk sums added in order
     float total = 0;
     for (int64_t c = 0; c < chunks; ++c) {
         float part = 0;
@@ -138,8 +136,29 @@ inline std::vector<float> ffn_block(const std::vector<float>& x, const std::vect
         y[static_cast<size_t>(i)] = f32(static_cast<double>(x[static_cast<size_t>(i)]) * r);
         if (!gamma.empty()) y[static_cast<size_t>(i)] = f32(static_cast<double>(y[static_cast<size_t>(i)]) * gamma[static_cast<size_t>(i)]);
     }
-    const QuantActs xq = quantize_acts(y, s);
-    // per rank: its shard of the FFN and its partial sum of the output
+    return quantize_acts(y, s);
+}
+
+// x + the sum over ranks of their partial outputs, summed as the all-reduce does: chunk c's
+// owner adds the peers' partials in order owner+1, owner+2, ...
+inline std::vector<float> add_all_reduced(const std::vector<float>& x, const std::vector<std::vector<float>>& partial, const FfnShape& s) {
+    const int64_t H = s.hidden, chunks = (H + s.lanes - 1) / s.lanes, per = (chunks + s.tensor - 1) / s.tensor;
+    std::vector<float> out(static_cast<size_t>(H));
+    for (int64_t i = 0; i < H; ++i) {
+        const int owner = static_cast<int>((i / s.lanes) / per);
+        float v = partial[static_cast<size_t>(owner)][static_cast<size_t>(i)];
+        for (int d = 1; d < s.tensor; ++d)
+            v = f32(static_cast<double>(partial[static_cast<size_t>((owner + d) % s.tensor)][static_cast<size_t>(i)]) + v);
+        out[static_cast<size_t>(i)] = f32(static_cast<double>(x[static_cast<size_t>(i)]) + v);
+    }
+    return out;
+}
+
+// The residual stream after the feed-forward half, for one token x (hidden values).
+inline std::vector<float> ffn_block(const std::vector<float>& x, const std::vector<float>& gamma,
+                                    const std::vector<wl::QuantizedMatrix>& gate, const std::vector<wl::QuantizedMatrix>& up,
+                                    const std::vector<wl::QuantizedMatrix>& down, const FfnShape& s) {
+    const QuantActs xq = norm_quantized(x, gamma, s);
     std::vector<std::vector<float>> partial;
     for (int r = 0; r < s.tensor; ++r) {
         const std::vector<float> g = matvec(xq, gate[static_cast<size_t>(r)], s), u = matvec(xq, up[static_cast<size_t>(r)], s);
@@ -151,17 +170,126 @@ inline std::vector<float> ffn_block(const std::vector<float>& x, const std::vect
         }
         partial.push_back(matvec(quantize_acts(h, s), down[static_cast<size_t>(r)], s));
     }
-    // all-reduce: chunk c's owner adds the peers' partials in order owner+1, owner+2, ...
-    const int64_t per = (chunks + s.tensor - 1) / s.tensor;
-    std::vector<float> out(static_cast<size_t>(H));
-    for (int64_t i = 0; i < H; ++i) {
-        const int owner = static_cast<int>((i / s.lanes) / per);
-        float v = partial[static_cast<size_t>(owner)][static_cast<size_t>(i)];
-        for (int d = 1; d < s.tensor; ++d)
-            v = f32(static_cast<double>(partial[static_cast<size_t>((owner + d) % s.tensor)][static_cast<size_t>(i)]) + v);
-        out[static_cast<size_t>(i)] = f32(static_cast<double>(x[static_cast<size_t>(i)]) + v);
+    return add_all_reduced(x, partial, s);
+}
+
+// The KV cache of one sequence and one KV head: positions x head_dim int8, a scale each.
+struct KvCache {
+    std::vector<int8_t> k, v;
+    std::vector<float> k_scale, v_scale;
+};
+
+struct AttentionShape {
+    int64_t heads = 0, kv_heads = 0, head_dim = 0;  // per rank
+    int64_t position = 0;                          // of the new token
+    double rope_theta = 10000;
+    bool fused_qkv = true;
+};
+
+// RoPE (interleaved pairs, as in Meta's reference LLaMA) of the first `rotated` elements,
+// heads of head_dim: y[e] = fp32(x[e] cos) + fp32(x[e^1] sin'), sin' = -sin for even e.
+inline std::vector<float> rope(const std::vector<float>& x, int64_t rotated, int64_t head_dim, int64_t position, double theta_base) {
+    std::vector<float> y(x);
+    for (int64_t e = 0; e < rotated; ++e) {
+        const int64_t j = e % head_dim;
+        const double theta = static_cast<double>(position) * std::pow(theta_base, -2.0 * static_cast<double>(j / 2) / static_cast<double>(head_dim));
+        const float c = f32(std::cos(theta)), sn = f32(j % 2 == 0 ? -std::sin(theta) : std::sin(theta));
+        y[static_cast<size_t>(e)] = f32(static_cast<double>(f32(static_cast<double>(x[static_cast<size_t>(e)]) * c)) +
+                                        f32(static_cast<double>(x[static_cast<size_t>(e ^ 1)]) * sn));
     }
-    return out;
+    return y;
+}
+
+// The residual stream after the attention half for one token of sequence `seq`; caches[r]
+// are rank r's caches ([seq * kv_heads + head]) before this step; they get the new entry.
+inline std::vector<float> attention_block(const std::vector<float>& x, int64_t seq, const std::vector<float>& gamma,
+                                          const std::vector<wl::QuantizedMatrix>& wq, const std::vector<wl::QuantizedMatrix>& wk,
+                                          const std::vector<wl::QuantizedMatrix>& wv, const std::vector<wl::QuantizedMatrix>& wo,
+                                          std::vector<std::vector<KvCache>> caches, const FfnShape& s, const AttentionShape& a) {
+    const QuantActs xq = norm_quantized(x, gamma, s);
+    const int64_t hd = a.head_dim, g = a.heads / a.kv_heads, L = s.lanes, p = a.position;
+    const int64_t positions = (p / L + 1) * L;  // every lane of every block
+    std::vector<std::vector<float>> partial;
+    for (int r = 0; r < s.tensor; ++r) {
+        const auto rs = static_cast<size_t>(r);
+        std::vector<float> q = matvec(xq, wq[rs], s), k = matvec(xq, wk[rs], s), v = matvec(xq, wv[rs], s);
+        QuantActs q8, k8, v8;
+        if (a.fused_qkv) {
+            std::vector<float> all(q);
+            all.insert(all.end(), k.begin(), k.end());
+            all.insert(all.end(), v.begin(), v.end());
+            all = rope(all, static_cast<int64_t>(q.size() + k.size()), hd, p, a.rope_theta);
+            const QuantActs j = quantize_acts(all, s);
+            q8.scale = k8.scale = v8.scale = j.scale;
+            q8.v.assign(j.v.begin(), j.v.begin() + static_cast<long>(q.size()));
+            k8.v.assign(j.v.begin() + static_cast<long>(q.size()), j.v.begin() + static_cast<long>(q.size() + k.size()));
+            v8.v.assign(j.v.begin() + static_cast<long>(q.size() + k.size()), j.v.end());
+        } else {
+            q8 = quantize_acts(rope(q, static_cast<int64_t>(q.size()), hd, p, a.rope_theta), s);
+            k8 = quantize_acts(rope(k, static_cast<int64_t>(k.size()), hd, p, a.rope_theta), s);
+            v8 = quantize_acts(v, s);
+        }
+        std::vector<std::vector<float>> heads_out;
+        for (int64_t j = 0; j < a.kv_heads; ++j) {
+            KvCache& c = caches[rs][static_cast<size_t>(seq * a.kv_heads + j)];
+            // append, then pad to whole blocks with zeros
+            for (int64_t d = 0; d < hd; ++d) {
+                c.k.push_back(static_cast<int8_t>(k8.v[static_cast<size_t>(j * hd + d)]));
+                c.v.push_back(static_cast<int8_t>(v8.v[static_cast<size_t>(j * hd + d)]));
+            }
+            c.k_scale.push_back(k8.scale);
+            c.v_scale.push_back(v8.scale);
+            c.k.resize(static_cast<size_t>(positions * hd), 0);
+            c.v.resize(static_cast<size_t>(positions * hd), 0);
+            c.k_scale.resize(static_cast<size_t>(positions), 0.0f);
+            c.v_scale.resize(static_cast<size_t>(positions), 0.0f);
+            for (int64_t i = 0; i < g; ++i) {
+                const int64_t head = j * g + i;
+                std::vector<float> score(static_cast<size_t>(positions));
+                for (int64_t t = 0; t < positions; ++t) {
+                    uint32_t acc = 0;
+                    for (int64_t d = 0; d < hd; ++d)
+                        acc += static_cast<uint32_t>(static_cast<int32_t>(q8.v[static_cast<size_t>(head * hd + d)]) *
+                                                     static_cast<int32_t>(c.k[static_cast<size_t>(t * hd + d)]));
+                    const float sc = f32(static_cast<double>(f32(static_cast<double>(c.k_scale[static_cast<size_t>(t)]) * q8.scale)) *
+                                         static_cast<double>(f32(1.0 / std::sqrt(static_cast<double>(hd)))));
+                    float sv = f32(static_cast<double>(f32(static_cast<double>(static_cast<int32_t>(acc)))) * sc);
+                    if (t > p) sv = f32(static_cast<double>(sv) + static_cast<double>(-1e30f));
+                    score[static_cast<size_t>(t)] = sv;
+                }
+                // softmax: max, exp(s - max), sum per block in lane order then blocks in order
+                float mx = -INFINITY;
+                for (float v2 : score) mx = std::max(mx, v2);
+                std::vector<float> e(score.size());
+                for (size_t t = 0; t < e.size(); ++t) e[t] = f32(std::exp(static_cast<float>(f32(static_cast<double>(score[t]) - mx))));
+                float total = 0;
+                for (int64_t b = 0; b < positions / L; ++b) {
+                    float part = 0;
+                    for (int64_t l = 0; l < L; ++l) part = f32(static_cast<double>(part) + e[static_cast<size_t>(b * L + l)]);
+                    total = b == 0 ? part : f32(static_cast<double>(part) + total);
+                }
+                const float inv = f32(1.0 / static_cast<double>(total));
+                std::vector<float> pv(e.size());
+                for (size_t t = 0; t < e.size(); ++t)
+                    pv[t] = f32(static_cast<double>(f32(static_cast<double>(e[t]) * inv)) * c.v_scale[t]);
+                const QuantActs p8 = quantize_acts(pv, s);
+                std::vector<float> o(static_cast<size_t>(hd));
+                for (int64_t d = 0; d < hd; ++d) {
+                    uint32_t acc = 0;
+                    for (int64_t t = 0; t < positions; ++t)
+                        acc += static_cast<uint32_t>(static_cast<int32_t>(p8.v[static_cast<size_t>(t)]) *
+                                                     static_cast<int32_t>(c.v[static_cast<size_t>(t * hd + d)]));
+                    const float deq = f32(static_cast<double>(f32(static_cast<double>(static_cast<int32_t>(acc))) * 1.0f));
+                    o[static_cast<size_t>(d)] = f32(static_cast<double>(deq) * p8.scale);
+                }
+                heads_out.push_back(std::move(o));
+            }
+        }
+        std::vector<float> attn;
+        for (const auto& o : heads_out) attn.insert(attn.end(), o.begin(), o.end());
+        partial.push_back(matvec(quantize_acts(attn, s), wo[rs], s));
+    }
+    return add_all_reduced(x, partial, s);
 }
 
 }  // namespace lpu::ref

@@ -13,11 +13,6 @@ using isa::Unit;
 constexpr int kOperandA = 26, kOperandB = 30;
 constexpr int kChain0 = 27, kChain1 = 28, kChain2 = 29, kChain3 = 31;
 
-int64_t float_bits(float v) {
-    uint32_t b;
-    std::memcpy(&b, &v, sizeof b);
-    return static_cast<int64_t>(b);
-}
 
 }  // namespace
 
@@ -49,28 +44,33 @@ void DataflowOps::binary(int alu, Opcode op, isa::StreamRef a, isa::StreamRef b,
     e_.emit(Unit::Vxm, alu, op, {m_, s(a), s(b), s(out), static_cast<int64_t>(DType::Fp32)});
 }
 void DataflowOps::with_imm(int alu, Opcode op, isa::StreamRef a, float imm, isa::StreamRef out) {
-    e_.emit(Unit::Vxm, alu, op, {m_, s(a), float_bits(imm), s(out), static_cast<int64_t>(DType::Fp32)});
+    e_.emit(Unit::Vxm, alu, op, {m_, s(a), imm_bits(imm), s(out), static_cast<int64_t>(DType::Fp32)});
 }
 void DataflowOps::cvt(int alu, isa::StreamRef a, isa::StreamRef out, DType from, DType to_type) {
     e_.emit(Unit::Vxm, alu, Opcode::Cvt, {m_, s(a), s(out), static_cast<int64_t>(from), static_cast<int64_t>(to_type)});
 }
 
-Region DataflowOps::reduce_chunks(const Tensor& x, bool square, const std::string& what) {
+Region DataflowOps::reduce(const Tensor& x, Reduce kind, const std::string& what) {
     const int alu = e_.next_alu();
     const Region out = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), what, true);
     const isa::StreamRef elem = to(out, kChain0), red = to(out, kChain1), acc = to(out, kChain2), part = to(out, kChain3);
+    const bool sum = kind == Reduce::SumSquares || kind == Reduce::Sum;
     for (size_t c = 0; c < x.chunks.size(); ++c) {
         const Region& xc = x.chunks[c];
         e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
-        e_.read(xc, 0, xc.vectors, in(xc, kOperandB), true);
-        if (square) {
-            binary(alu, Opcode::Mul, in(xc, kOperandA), in(xc, kOperandB), elem);
-        } else {
-            unary(alu, Opcode::Neg, in(xc, kOperandB), red);
-            binary(alu, Opcode::Max, in(xc, kOperandA), red, elem);
+        isa::StreamRef value = in(xc, kOperandA);
+        if (kind == Reduce::SumSquares || kind == Reduce::MaxAbs) {
+            e_.read(xc, 0, xc.vectors, in(xc, kOperandB), true);
+            if (kind == Reduce::SumSquares) {
+                binary(alu, Opcode::Mul, in(xc, kOperandA), in(xc, kOperandB), elem);
+            } else {
+                unary(alu, Opcode::Neg, in(xc, kOperandB), red);
+                binary(alu, Opcode::Max, in(xc, kOperandA), red, elem);
+            }
+            value = elem;
         }
-        unary(alu, square ? Opcode::RedSum : Opcode::RedMax, elem, c == 0 ? acc : part);
-        if (c > 0) binary(alu, square ? Opcode::Add : Opcode::Max, part, acc, acc);
+        unary(alu, sum ? Opcode::RedSum : Opcode::RedMax, value, c == 0 ? acc : part);
+        if (c > 0) binary(alu, sum ? Opcode::Add : Opcode::Max, part, acc, acc);
     }
     e_.write(out, 0, out.vectors, acc);
     e_.fence();
@@ -78,7 +78,7 @@ Region DataflowOps::reduce_chunks(const Tensor& x, bool square, const std::strin
 }
 
 Region DataflowOps::rms_inverse(const Tensor& x, double eps) {
-    const Region sum = reduce_chunks(x, true, "norm sum of squares");
+    const Region sum = reduce(x, Reduce::SumSquares, "norm sum of squares");
     const int alu = e_.next_alu();
     const Region r = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "norm scale", true);
     e_.read(sum, 0, sum.vectors, in(sum, kOperandA), true);
@@ -124,7 +124,7 @@ Tensor DataflowOps::quantize(const Tensor& y, DType to_type, Region* token_scale
         return q;
     }
     // Per-token dynamic scale: 127 / max|y| in, max|y| / 127 out (applied after the matmul).
-    const Region amax = reduce_chunks(y, false, "activation max");
+    const Region amax = reduce(y, Reduce::MaxAbs, "activation max");
     const Region inv = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "activation scale", true);
     *token_scale = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "activation scale", true);
     e_.read(amax, 0, amax.vectors, in(amax, kOperandA), true);
@@ -177,6 +177,49 @@ Tensor DataflowOps::swiglu(const Tensor& g, const Tensor& u) {
     }
     e_.fence();
     return h;
+}
+
+void DataflowOps::unary_in_place(Tensor& x, Opcode op) {
+    const int alu = e_.next_alu();
+    for (const Region& xc : x.chunks) {
+        e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
+        unary(alu, op, in(xc, kOperandA), to(xc, kChain0));
+        e_.write(xc, 0, xc.vectors, to(xc, kChain0));
+    }
+    e_.fence();
+}
+
+Tensor DataflowOps::with_row(const Tensor& x, Opcode op, const Region& b, const std::string& what) {
+    Tensor out = alloc(x.elems, DType::Fp32, false, what);
+    const int alu = e_.next_alu();
+    for (size_t c = 0; c < x.chunks.size(); ++c) {
+        const Region &xc = x.chunks[c], &oc = out.chunks[c];
+        e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
+        e_.read(b, 0, b.vectors, in(b, kOperandB), true);
+        binary(alu, op, in(xc, kOperandA), in(b, kOperandB), to(oc, kChain0));
+        e_.write(oc, 0, oc.vectors, to(oc, kChain0));
+    }
+    e_.fence();
+    return out;
+}
+
+Tensor DataflowOps::rope(const Tensor& x, const Tensor& cos, const Tensor& sin) {
+    Tensor y = alloc(x.elems, DType::Fp32, false, "rotated");
+    const int alu = e_.next_alu();
+    for (size_t c = 0; c < x.chunks.size(); ++c) {
+        const Region &xc = x.chunks[c], &yc = y.chunks[c];
+        e_.read(xc, 0, xc.vectors, stream(31, false), true);
+        e_.emit(Unit::Sxm, 0, Opcode::Permute, {static_cast<int64_t>(xc.vectors), s(stream(31, false)), s(stream(31, true)), 4});
+        e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
+        e_.read(cos.chunks[c], 0, cos.chunks[c].vectors, in(cos.chunks[c], kOperandB), false);
+        binary(alu, Opcode::Mul, in(xc, kOperandA), in(cos.chunks[c], kOperandB), to(yc, kChain0));
+        e_.read(sin.chunks[c], 0, sin.chunks[c].vectors, in(sin.chunks[c], kOperandB), false);
+        binary(alu, Opcode::Mul, stream(31, true), in(sin.chunks[c], kOperandB), to(yc, kChain1));
+        binary(alu, Opcode::Add, to(yc, kChain0), to(yc, kChain1), to(yc, kChain2));
+        e_.write(yc, 0, yc.vectors, to(yc, kChain2));
+    }
+    e_.fence();
+    return y;
 }
 
 void DataflowOps::add_in_place(Tensor& x, const Tensor& y) {

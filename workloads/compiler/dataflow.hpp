@@ -12,6 +12,10 @@
 
 namespace lpu::wl {
 
+// Reductions of a tensor to one value per row (broadcast over the lanes): lanes in order
+// within a chunk (vxm.rsum / vxm.rmax), then chunks folded in order.
+enum class Reduce { SumSquares, Sum, Max, MaxAbs };
+
 class DataflowOps {
 public:
     DataflowOps(ChipEmitter& e, int64_t tokens, int layer) : e_(e), m_(tokens), layer_(layer) {}
@@ -33,6 +37,17 @@ public:
     Tensor swiglu(const Tensor& g, const Tensor& u);
     // x_c = x_c + y_c
     void add_in_place(Tensor& x, const Tensor& y);
+    // One fp32 value per row over all chunks, broadcast (square: x*x first; abs: max(x, -x)).
+    Region reduce(const Tensor& x, Reduce kind, const std::string& what);
+    // x_c = op(x_c) for every chunk, in place (unary fp32 op, or with an immediate).
+    void unary_in_place(Tensor& x, isa::Opcode op);
+    // out_c = op(x_c, b) with b one broadcast row per row of x (binary fp32 op).
+    Tensor with_row(const Tensor& x, isa::Opcode op, const Region& b, const std::string& what);
+    // RoPE on fp32 chunks: y = fp32(x * cos) + fp32(pairswap(x) * sin), the pair swap (elements
+    // 2i <-> 2i+1) a sxm.permute with map 4 on the west SXM; cos and sin are tables in the
+    // tensor's layout (sin already signed: -sin for even elements, +sin for odd).
+    Tensor rope(const Tensor& x, const Tensor& cos, const Tensor& sin);
+    int64_t rows() const { return m_; }
     // Sum of x over the tensor-parallel group, in place on every rank [TSP22 sec. 5]: chunk c
     // belongs to rank c / ceil(chunks / t) (padded with dummy chunks so that every pair of
     // ranks exchanges equal messages); reduce-scatter (the owner's value + peer (rank+1)'s +
@@ -49,9 +64,6 @@ private:
     void binary(int alu, isa::Opcode op, isa::StreamRef a, isa::StreamRef b, isa::StreamRef out);
     void with_imm(int alu, isa::Opcode op, isa::StreamRef a, float imm, isa::StreamRef out);
     void cvt(int alu, isa::StreamRef a, isa::StreamRef out, isa::DType from, isa::DType to);
-    // One value per token over all chunks, broadcast (fp32): square ? sum of x^2 (x*x, rsum,
-    // chunks added in order) : max |x| (max(x, -x), rmax, chunks folded with max).
-    Region reduce_chunks(const Tensor& x, bool square, const std::string& what);
     uint64_t row_vectors(isa::DType t) const;
 
     ChipEmitter& e_;

@@ -1,5 +1,7 @@
 #include "workloads/compiler/emitter.hpp"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -162,5 +164,11 @@ isa::StreamRef stream(int id, bool east, int width) {
 }
 
 int64_t s(isa::StreamRef r) { return isa::encode_stream(r); }
+
+int64_t imm_bits(float v) {
+    uint32_t b;
+    std::memcpy(&b, &v, sizeof b);
+    return static_cast<int64_t>(b);
+}
 
 }  // namespace lpu::wl

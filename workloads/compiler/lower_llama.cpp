@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 
+#include "workloads/compiler/attention.hpp"
 #include "workloads/compiler/dataflow.hpp"
 #include "workloads/compiler/emitter.hpp"
 #include "workloads/compiler/lower_matmul.hpp"
@@ -20,7 +21,6 @@ using isa::DType;
 using isa::Opcode;
 using isa::Unit;
 
-int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // A vector-unit operation of a pass: binary ops read a second operand from SRAM.
 struct VecOp {
@@ -33,20 +33,23 @@ struct VecOp {
 constexpr int kPassIn = kVxmStreamBase;           // 26, 27 alternate between ops
 constexpr int kPassSecond = kVxmStreamBase + 2;   // 28: second operands
 
-// Functional data for the feed-forward half of one layer on one rank (compile_ffn_check).
-struct FfnData {
+// Functional data for one layer on one rank (compile_layer_check): weight shards, norm
+// weights (null when folded into the next weights), the residual stream before the layer
+// and the KV cache state.
+struct LayerData {
     std::vector<SramInit>* init = nullptr;
-    const QuantizedMatrix* gate = nullptr;
-    const QuantizedMatrix* up = nullptr;
-    const QuantizedMatrix* down = nullptr;
-    const std::vector<float>* gamma = nullptr;  // hidden values, or null when folded into the weights
-    const std::vector<float>* x = nullptr;      // tokens x hidden: the residual stream before the block
+    const QuantizedMatrix *gate = nullptr, *up = nullptr, *down = nullptr;
+    const QuantizedMatrix *q = nullptr, *k = nullptr, *v = nullptr, *o = nullptr;
+    const std::vector<float>* gamma = nullptr;       // feed-forward norm
+    const std::vector<float>* gamma_attn = nullptr;  // attention norm
+    const std::vector<float>* x = nullptr;           // tokens x hidden
+    const std::vector<KvState>* kv = nullptr;        // [sequence * local KV heads + head]
 };
 
 class LayerLowering {
 public:
     LayerLowering(const hw::HwConfig& cfg, const Workload& w, ChipEmitter& e, int tensor, int rank, int stage_first_chip,
-                  const FfnData* ffn_data = nullptr)
+                  const LayerData* ffn_data = nullptr)
         : cfg_(cfg), w_(w), m_(w.model), e_(e), t_(tensor), rank_(rank), group_first_(stage_first_chip), fd_(ffn_data) {
         // The residual stream (fp32 hidden state of every token) lives through the whole
         // step; operations' own buffers are scratch, released after each operation.
@@ -245,6 +248,11 @@ public:
 
     void layer(int l, int64_t M, int64_t context) {
         layer_ = l;
+        if (attention_dataflow(M)) {
+            attention_half(M, context);
+            feed_forward(M);
+            return;
+        }
         const int64_t h = m_.hidden_size, i = m_.intermediate_size;
         const bool act16 = w_.activations == ElementType::Fp16;
         const DType act_t = act16 ? DType::Fp16 : DType::Int8;
@@ -334,15 +342,21 @@ public:
         e_.tag("activation", layer_);
         const Tensor hq = ops.quantize(ops.swiglu(g, u), act_t, &scale_mid);
         Tensor d = project("down", hq, h, weight_spec(w_, layer_, Matrix::Down), fd_ ? fd_->down : nullptr);
-        if (!act16) {
+        add_to_residual(ops, d, act16 ? nullptr : &scale_mid);
+        e_.scratch_rewind(mark);
+    }
+
+    // A half's output (this rank's partial sum): times its input's token scale (int8
+    // activations), summed over the tensor group, added to the residual stream.
+    void add_to_residual(DataflowOps& ops, Tensor& out, const Region* token_scale) {
+        if (token_scale != nullptr) {
             e_.tag("dequant", layer_);
-            ops.scale_in_place(d, scale_mid);
+            ops.scale_in_place(out, *token_scale);
         }
         e_.tag("c2c", layer_);
-        ops.all_reduce(d, t_, rank_, group_first_, cfg_.c2c.links);
+        ops.all_reduce(out, t_, rank_, group_first_, cfg_.c2c.links);
         e_.tag("residual", layer_);
-        ops.add_in_place(*resid_, d);
-        e_.scratch_rewind(mark);
+        ops.add_in_place(*resid_, out);
     }
 
     // A matmul whose activations are the previous operation's tensor; its output tiles are
@@ -368,9 +382,95 @@ public:
         return out;
     }
 
-    void layer_feed_forward_only(int l, int64_t M) {
+    void layer_halves(int l, int64_t M, int64_t context, bool attention, bool ffn) {
         layer_ = l;
-        feed_forward(M);
+        if (attention) attention_half(M, context);
+        if (ffn) feed_forward(M);
+    }
+
+    // The attention half with its real data flow: int8 activations and KV cache, heads of a
+    // size the 16-lane transpose handles, KV heads split evenly over the tensor group.
+    bool attention_dataflow(int64_t M) const {
+        const int64_t hd = m_.head_dim();
+        return dataflow(M) && w_.activations == ElementType::Int8 && w_.kv_cache == ElementType::Int8 && hd % 16 == 0 &&
+               hd <= cfg_.vector_bytes() && m_.num_key_value_heads % t_ == 0;
+    }
+
+    // RoPE tables for a tensor whose elements [0, rotated) are heads of head_dim (q or k heads)
+    // and the rest pass through (cos 1, sin 0): M identical rows per chunk.
+    std::pair<Tensor, Tensor> rope_tables(DataflowOps& ops, int64_t elems, int64_t rotated, int64_t position, int64_t M) {
+        const int64_t hd = m_.head_dim();
+        std::vector<float> c(static_cast<size_t>(elems), 1.0f), sn(static_cast<size_t>(elems), 0.0f);
+        for (int64_t e = 0; e < rotated; ++e) {
+            const int64_t j = e % hd;
+            const double theta = static_cast<double>(position) * std::pow(m_.rope_theta, -2.0 * static_cast<double>(j / 2) / static_cast<double>(hd));
+            c[static_cast<size_t>(e)] = static_cast<float>(std::cos(theta));
+            sn[static_cast<size_t>(e)] = static_cast<float>(j % 2 == 0 ? -std::sin(theta) : std::sin(theta));
+        }
+        Tensor tc = ops.alloc(elems, DType::Fp32, true, fmt::format("layer {} rope cos", layer_), false);
+        Tensor ts = ops.alloc(elems, DType::Fp32, true, fmt::format("layer {} rope sin", layer_), false);
+        if (fd_ != nullptr) {
+            put_rows(tc, c, M);
+            put_rows(ts, sn, M);
+        }
+        return {tc, ts};
+    }
+
+    // Norm, Q/K/V, RoPE, attention over the KV cache, O projection, all-reduce, residual.
+    void attention_half(int64_t M, int64_t context) {
+        const ChipEmitter::ScratchMark mark = e_.scratch_mark();
+        DataflowOps ops(e_, M, layer_);
+        const int64_t h = m_.hidden_size, hd = m_.head_dim(), hq = m_.num_attention_heads / t_, kvl = m_.num_key_value_heads / t_;
+        const int64_t position = context - 1;
+        e_.tag("norm", layer_);
+        const Region inv_rms = ops.rms_inverse(*resid_, m_.rms_norm_eps);
+        std::optional<Tensor> gamma;
+        if (!w_.mapping.fuse_norm) {
+            gamma = ops.alloc(h, DType::Fp32, false, fmt::format("layer {} attention norm weights", layer_), false);
+            if (fd_ != nullptr) put_rows(*gamma, *fd_->gamma_attn, M);
+        }
+        Region x_scale;
+        const Tensor xq = ops.quantize(ops.scale_rows(*resid_, inv_rms, gamma ? &*gamma : nullptr), DType::Int8, &x_scale);
+        const WeightSpec sq = weight_spec(w_, layer_, Matrix::Q), sk = weight_spec(w_, layer_, Matrix::K),
+                         sv = weight_spec(w_, layer_, Matrix::V);
+        // q, k, v as one tensor [q heads | k heads | v heads] when fused, else three
+        std::vector<Tensor> parts;
+        std::vector<int64_t> rotated;
+        if (sq == sk && sk == sv) {
+            std::optional<QuantizedMatrix> qkv;
+            if (fd_ != nullptr) qkv = concat_columns(concat_columns(*fd_->q, *fd_->k), *fd_->v);
+            parts.push_back(project("qkv", xq, (hq + 2 * kvl) * hd, sq, qkv ? &*qkv : nullptr));
+            rotated.push_back((hq + kvl) * hd);
+        } else {
+            parts.push_back(project("q", xq, hq * hd, sq, fd_ ? fd_->q : nullptr));
+            parts.push_back(project("k", xq, kvl * hd, sk, fd_ ? fd_->k : nullptr));
+            parts.push_back(project("v", xq, kvl * hd, sv, fd_ ? fd_->v : nullptr));
+            rotated = {hq * hd, kvl * hd, 0};
+        }
+        std::vector<Tensor> q8(parts.size());
+        std::vector<Region> scales(parts.size());
+        for (size_t i = 0; i < parts.size(); ++i) {
+            e_.tag("dequant", layer_);
+            ops.scale_in_place(parts[i], x_scale);
+            e_.tag("rope", layer_);
+            Tensor rot = parts[i];
+            if (rotated[i] > 0) {
+                const auto [tc, ts] = rope_tables(ops, parts[i].elems, rotated[i], position, M);
+                rot = ops.rope(parts[i], tc, ts);
+            }
+            q8[i] = ops.quantize(rot, DType::Int8, &scales[i]);
+        }
+        const bool fused = parts.size() == 1;
+        const HeadSource qs{&q8[0], 0, scales[0]};
+        const HeadSource ks{&q8[fused ? 0 : 1], fused ? hq * hd : 0, scales[fused ? 0 : 1]};
+        const HeadSource vs{&q8[fused ? 0 : 2], fused ? (hq + kvl) * hd : 0, scales[fused ? 0 : 2]};
+        const AttentionShape as{.sequences = M, .head_dim = hd, .q_heads = hq, .kv_heads = kvl, .position = position};
+        DecodeAttention att(e_, as, layer_, fd_ ? fd_->init : nullptr, fd_ ? fd_->kv : nullptr);
+        Region out_scale;
+        const Tensor a8 = att.run(qs, ks, vs, &out_scale);
+        Tensor o = project("o", a8, h, weight_spec(w_, layer_, Matrix::O), fd_ ? fd_->o : nullptr);
+        add_to_residual(ops, o, &out_scale);
+        e_.scratch_rewind(mark);
     }
 
     void embedding(int64_t M) {
@@ -484,7 +584,7 @@ private:
     int t_, rank_, group_first_;
     int layer_ = -1;
     uint64_t dma_addr_ = 0;
-    const FfnData* fd_ = nullptr;
+    const LayerData* fd_ = nullptr;
     std::optional<Tensor> resid_;  // with the real data flow: the residual stream's chunks
 };
 
@@ -492,36 +592,81 @@ std::string gb(double bytes) { return fmt::format("{:.2f} GB", bytes / 1e9); }
 
 }  // namespace
 
-FfnCheck compile_ffn_check(const hw::HwConfig& cfg, const Workload& w, uint64_t seed) {
+LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint64_t seed, bool attention, bool feed_forward) {
     const ModelShape& m = w.model;
     const int t = static_cast<int>(std::max<int64_t>(1, w.parallelism.tensor));
-    const int64_t M = tokens_per_step(w), H = m.hidden_size, I = m.intermediate_size;
-    if (w.phase != Phase::Decode || t > cfg.system.chips || I % t != 0)
-        throw SimulationError("the feed-forward check needs a decode workload whose tensor parallelism fits the system and divides the FFN");
-    FfnCheck out;
+    const int64_t M = tokens_per_step(w), H = m.hidden_size, I = m.intermediate_size, hd = m.head_dim();
+    if (w.phase != Phase::Decode || t > cfg.system.chips || I % t != 0 || m.num_key_value_heads % t != 0)
+        throw SimulationError("the layer check needs a decode workload whose tensor parallelism fits the system and divides the FFN and the KV heads");
+    LayerCheck out;
+    out.position = w.context_len;
     std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<float> unit(-1.0f, 1.0f), near_one(0.5f, 1.5f);
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f), near_one(0.5f, 1.5f), small_scale(0.002f, 0.02f);
+    std::uniform_int_distribution<int> int8(-127, 127);
     out.x.resize(static_cast<size_t>(M * H));
     for (auto& v : out.x) v = unit(rng);
-    std::vector<float> gamma(static_cast<size_t>(H));
-    for (auto& v : gamma) v = near_one(rng);
-    auto random_matrix = [&](int64_t k, int64_t n, bool fold_gamma) {
+    const bool fold = w.mapping.fuse_norm;
+    auto norm_weights = [&] {
+        std::vector<float> g(static_cast<size_t>(H));
+        for (auto& v : g) v = near_one(rng);
+        return g;
+    };
+    const std::vector<float> g_ffn = norm_weights(), g_attn = norm_weights();
+    if (!fold) {
+        out.gamma = g_ffn;
+        out.gamma_attn = g_attn;
+    }
+    // Weights ~ U(-1, 1) / sqrt(K); with fuse_norm the norm weights scale the rows first.
+    auto random_matrix = [&](Matrix mx, int64_t k, int64_t n, const std::vector<float>* rows) {
         std::vector<float> v(static_cast<size_t>(k * n));
         const float a = 1.0f / std::sqrt(static_cast<float>(k));
         for (int64_t r = 0; r < k; ++r)
-            for (int64_t c = 0; c < n; ++c) v[static_cast<size_t>(r * n + c)] = a * unit(rng) * (fold_gamma ? gamma[static_cast<size_t>(r)] : 1.0f);
-        return v;
+            for (int64_t c = 0; c < n; ++c)
+                v[static_cast<size_t>(r * n + c)] = a * unit(rng) * (rows != nullptr ? (*rows)[static_cast<size_t>(r)] : 1.0f);
+        return std::make_pair(v, quantize(weight_spec(w, 0, mx), v, k, n));
     };
-    const bool fold = w.mapping.fuse_norm;
-    if (!fold) out.gamma = gamma;
-    const QuantizedMatrix gate = quantize(weight_spec(w, 0, Matrix::Gate), random_matrix(H, I, fold), H, I);
-    const QuantizedMatrix up = quantize(weight_spec(w, 0, Matrix::Up), random_matrix(H, I, fold), H, I);
-    const QuantizedMatrix down = quantize(weight_spec(w, 0, Matrix::Down), random_matrix(I, H, false), I, H);
-    const int64_t shard = I / t;
+    // Row shards (o, down): when a shard boundary falls inside a scale group, each rank
+    // quantizes its own rows (as it would have to).
+    auto row_shards = [&](Matrix mx, const std::pair<std::vector<float>, QuantizedMatrix>& full, int64_t k, int64_t n) {
+        const int64_t rows = k / t, g = full.second.spec.group_size;
+        std::vector<QuantizedMatrix> out_shards;
+        for (int r = 0; r < t; ++r) {
+            if (g == 0 || g >= k || rows % g == 0) {
+                out_shards.push_back(slice(full.second, r * rows, (r + 1) * rows, 0, n));
+                continue;
+            }
+            const std::vector<float> part(full.first.begin() + r * rows * n, full.first.begin() + (r + 1) * rows * n);
+            out_shards.push_back(quantize(weight_spec(w, 0, mx), part, rows, n));
+        }
+        return out_shards;
+    };
+    const std::vector<float>* fold_ffn = fold ? &g_ffn : nullptr;
+    const std::vector<float>* fold_attn = fold ? &g_attn : nullptr;
+    const QuantizedMatrix wq = random_matrix(Matrix::Q, H, H, fold_attn).second, wk = random_matrix(Matrix::K, H, m.kv_dim(), fold_attn).second,
+                          wv = random_matrix(Matrix::V, H, m.kv_dim(), fold_attn).second;
+    out.o = row_shards(Matrix::O, random_matrix(Matrix::O, H, H, nullptr), H, H);
+    const QuantizedMatrix gate = random_matrix(Matrix::Gate, H, I, fold_ffn).second, up = random_matrix(Matrix::Up, H, I, fold_ffn).second;
+    out.down = row_shards(Matrix::Down, random_matrix(Matrix::Down, I, H, nullptr), I, H);
+    out.fused_qkv = weight_spec(w, 0, Matrix::Q) == weight_spec(w, 0, Matrix::K) && weight_spec(w, 0, Matrix::K) == weight_spec(w, 0, Matrix::V);
+    const int64_t shard = I / t, qw = H / t, kvw = m.kv_dim() / t, kvl = m.num_key_value_heads / t;
     for (int r = 0; r < t; ++r) {
         out.gate.push_back(slice(gate, 0, H, r * shard, (r + 1) * shard));
         out.up.push_back(slice(up, 0, H, r * shard, (r + 1) * shard));
-        out.down.push_back(slice(down, r * shard, (r + 1) * shard, 0, H));
+        out.q.push_back(slice(wq, 0, H, r * qw, (r + 1) * qw));
+        out.k.push_back(slice(wk, 0, H, r * kvw, (r + 1) * kvw));
+        out.v.push_back(slice(wv, 0, H, r * kvw, (r + 1) * kvw));
+        std::vector<KvState> kv(static_cast<size_t>(M * kvl));
+        for (auto& st : kv) {
+            for (int64_t i = 0; i < out.position * hd; ++i) {
+                st.k.push_back(static_cast<int8_t>(int8(rng)));
+                st.v.push_back(static_cast<int8_t>(int8(rng)));
+            }
+            for (int64_t p = 0; p < out.position; ++p) {
+                st.k_scale.push_back(small_scale(rng));
+                st.v_scale.push_back(small_scale(rng));
+            }
+        }
+        out.kv.push_back(std::move(kv));
     }
     CompiledWorkload& c = out.compiled;
     c.tensor = t;
@@ -531,13 +676,14 @@ FfnCheck compile_ffn_check(const hw::HwConfig& cfg, const Workload& w, uint64_t 
     ProgramBuilder builder(c);
     for (int r = 0; r < t; ++r) {
         ChipEmitter e(cfg, r, builder);
-        const FfnData data{&c.sram_init, &out.gate[static_cast<size_t>(r)], &out.up[static_cast<size_t>(r)],
-                           &out.down[static_cast<size_t>(r)], fold ? nullptr : &out.gamma, &out.x};
+        const auto at = static_cast<size_t>(r);
+        const LayerData data{&c.sram_init, &out.gate[at], &out.up[at], &out.down[at], &out.q[at], &out.k[at], &out.v[at], &out.o[at],
+                             fold ? nullptr : &out.gamma, fold ? nullptr : &out.gamma_attn, &out.x, &out.kv[at]};
         LayerLowering lower(cfg, w, e, t, r, 0, &data);
-        if (!lower.dataflow(M))
-            throw SimulationError(fmt::format("the feed-forward check needs the real data flow: batch <= tile_m and tile_n = {}{}",
-                                              cfg.vector_bytes(), w.activations == ElementType::Fp16 ? " and tile_k = 320" : ""));
-        lower.layer_feed_forward_only(0, M);
+        if (!lower.dataflow(M) || (attention && !lower.attention_dataflow(M)))
+            throw SimulationError(fmt::format("the layer check needs the real data flow: batch <= tile_m, tile_n = {}{}", cfg.vector_bytes(),
+                                              attention ? ", int8 activations and KV cache, head_dim a multiple of 16" : ""));
+        lower.layer_halves(0, M, w.context_len + 1, attention, feed_forward);
         c.simulated_chips.push_back(r);
         if (r == 0) {
             const Tensor& x = lower.residual();

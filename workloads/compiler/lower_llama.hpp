@@ -3,23 +3,31 @@
 // docs/compiler.md, "LLaMA".
 #pragma once
 
+#include "workloads/compiler/attention.hpp"
 #include "workloads/compiler/compiler.hpp"
 
 namespace lpu::wl {
 
 CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& options);
 
-// Functional check of the feed-forward half of decoder layer 0 (RMSNorm, gate/up, SwiGLU,
-// down, tensor-parallel all-reduce, residual add), compiled exactly as in compile_llama,
-// with random weights quantized in the workload's formats. Every rank of the tensor group
-// gets its program (no mirroring); `compiled.results` locate the residual stream on chip 0
-// after the block. The data are what an independent reference needs to recompute it.
-struct FfnCheck {
+// Functional check of decoder layer 0 in decode: its attention half (RMSNorm, Q/K/V, RoPE,
+// KV-cache append, attention, O, all-reduce, residual add) and/or its feed-forward half
+// (RMSNorm, gate/up, SwiGLU, down, all-reduce, residual add), compiled exactly as in
+// compile_llama, with random weights quantized in the workload's formats and a random int8
+// KV cache for the positions before this one. Every rank of the tensor group gets its
+// program (no mirroring); `compiled.results` locate the residual stream on chip 0 after the
+// layer. The data are what an independent reference needs to recompute it.
+struct LayerCheck {
     CompiledWorkload compiled;
-    std::vector<float> x;      // tokens x hidden: the residual stream before the block
-    std::vector<float> gamma;  // hidden: RMSNorm weights, empty when mapping.fuse_norm folded them into gate/up
+    std::vector<float> x;           // tokens x hidden: the residual stream before the layer
+    std::vector<float> gamma;       // feed-forward RMSNorm weights; empty when mapping.fuse_norm folded them into gate/up
+    std::vector<float> gamma_attn;  // attention RMSNorm weights; empty when folded into q/k/v
     std::vector<QuantizedMatrix> gate, up, down;  // per rank: column shards of gate/up, row shard of down
+    std::vector<QuantizedMatrix> q, k, v, o;      // per rank: column shards of q/k/v (its heads), row shard of o
+    std::vector<std::vector<KvState>> kv;         // per rank: [sequence * local KV heads + head]
+    bool fused_qkv = false;                       // q, k, v quantized together (one matmul)
+    int64_t position = 0;                         // of the new token
 };
-FfnCheck compile_ffn_check(const hw::HwConfig& cfg, const Workload& w, uint64_t seed);
+LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint64_t seed, bool attention, bool feed_forward);
 
 }  // namespace lpu::wl

@@ -24,7 +24,6 @@ constexpr int kUnpackIn = kVxmStreamBase;  // 26, one per hemisphere
 constexpr int kScaleIn = kVxmStreamBase + 4;
 int epilogue_register(int local, bool sum) { return local == 0 ? (sum ? 29 : 28) : (sum ? 31 : 27); }
 
-int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 void put_f32(std::vector<uint8_t>& bytes, size_t at, float v) { std::memcpy(bytes.data() + at, &v, 4); }
 
