@@ -246,13 +246,13 @@ public:
             }
     }
 
-    void layer(int l, int64_t M, int64_t context) {
+    // A layer's halves: attention (norm, Q/K/V, RoPE, attention, O, all-reduce, residual) and
+    // feed-forward (norm, gate/up, SwiGLU, down, all-reduce, residual); pipeline stages may
+    // cut a layer between them.
+    void layer_half(int l, bool attention_part, int64_t M, int64_t context) {
         layer_ = l;
-        if (attention_dataflow(M)) {
-            attention_half(M, context);
-            feed_forward(M);
-            return;
-        }
+        if (attention_part && attention_dataflow(M)) return attention_half(M, context);
+        if (!attention_part && dataflow(M)) return feed_forward(M);
         const int64_t h = m_.hidden_size, i = m_.intermediate_size;
         const bool act16 = w_.activations == ElementType::Fp16;
         const DType act_t = act16 ? DType::Fp16 : DType::Int8;
@@ -261,6 +261,24 @@ public:
         if (!w_.mapping.fuse_norm) norm.push_back({Opcode::Mul, true});  // gamma, unless folded into the next weights
         norm.push_back({Opcode::Cvt});
         vector_pass("norm", rows(h, M), norm, act_t);
+        if (!attention_part) {
+            if (spec(Matrix::Gate) == spec(Matrix::Up)) {
+                matmul("gate_up", M, h, 2 * (i / t_), spec(Matrix::Gate), act16, "matmul");
+            } else {
+                matmul("gate", M, h, i / t_, spec(Matrix::Gate), act16, "matmul");
+                matmul("up", M, h, i / t_, spec(Matrix::Up), act16, "matmul");
+            }
+            // SwiGLU: silu(g) * u = g / (1 + exp(-g)) * u
+            vector_pass("activation", rows(i / t_, M),
+                        {{Opcode::Neg}, {Opcode::Exp}, {Opcode::AddImm}, {Opcode::Recip}, {Opcode::Mul, true},
+                         {Opcode::Mul, true}, {Opcode::Cvt}},
+                        act_t);
+            matmul("down", M, i / t_, h, spec(Matrix::Down), act16, "matmul");
+            all_reduce(rows(h, M));
+            vector_pass("residual", rows(h, M), {{Opcode::Add, true}});
+            e_.release_scratch();
+            return;
+        }
         // Q, K and V (and below gate and up) read the same normalised input: when their formats
         // agree they are one matmul over the concatenated columns of this rank's shards, as
         // serving stacks do ("fused QKV"). Besides one weight pass instead of three, it packs
@@ -279,25 +297,6 @@ public:
                     {{Opcode::Permute, false, true}, {Opcode::Mul, true}, {Opcode::Add, true}, {Opcode::Cvt}}, act_t);
         attention(M, context);
         matmul("o", M, h / t_, h, spec(Matrix::O), act16, "matmul");
-        all_reduce(rows(h, M));
-        vector_pass("residual", rows(h, M), {{Opcode::Add, true}});
-        if (dataflow(M)) {
-            feed_forward(M);
-            return;
-        }
-        vector_pass("norm", rows(h, M), norm, act_t);
-        if (spec(Matrix::Gate) == spec(Matrix::Up)) {
-            matmul("gate_up", M, h, 2 * (i / t_), spec(Matrix::Gate), act16, "matmul");
-        } else {
-            matmul("gate", M, h, i / t_, spec(Matrix::Gate), act16, "matmul");
-            matmul("up", M, h, i / t_, spec(Matrix::Up), act16, "matmul");
-        }
-        // SwiGLU: silu(g) * u = g / (1 + exp(-g)) * u
-        vector_pass("activation", rows(i / t_, M),
-                    {{Opcode::Neg}, {Opcode::Exp}, {Opcode::AddImm}, {Opcode::Recip}, {Opcode::Mul, true},
-                     {Opcode::Mul, true}, {Opcode::Cvt}},
-                    act_t);
-        matmul("down", M, i / t_, h, spec(Matrix::Down), act16, "matmul");
         all_reduce(rows(h, M));
         vector_pass("residual", rows(h, M), {{Opcode::Add, true}});
         e_.release_scratch();
@@ -382,11 +381,6 @@ public:
         return out;
     }
 
-    void layer_halves(int l, int64_t M, int64_t context, bool attention, bool ffn) {
-        layer_ = l;
-        if (attention) attention_half(M, context);
-        if (ffn) feed_forward(M);
-    }
 
     // The attention half with its real data flow: int8 activations and KV cache, heads of a
     // size the 16-lane transpose handles, KV heads split evenly over the tensor group.
@@ -683,7 +677,8 @@ LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint6
         if (!lower.dataflow(M) || (attention && !lower.attention_dataflow(M)))
             throw SimulationError(fmt::format("the layer check needs the real data flow: batch <= tile_m, tile_n = {}{}", cfg.vector_bytes(),
                                               attention ? ", int8 activations and KV cache, head_dim a multiple of 16" : ""));
-        lower.layer_halves(0, M, w.context_len + 1, attention, feed_forward);
+        if (attention) lower.layer_half(0, true, M, w.context_len + 1);
+        if (feed_forward) lower.layer_half(0, false, M, w.context_len + 1);
         c.simulated_chips.push_back(r);
         if (r == 0) {
             const Tensor& x = lower.residual();
@@ -722,7 +717,7 @@ CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const
         const int64_t want = std::min<int64_t>(min_chips, cfg.system.chips_per_node);
         while (t < want && m.num_attention_heads % (t * 2) == 0 && t * 2 <= cfg.system.chips_per_node) t *= 2;
     }
-    if (p == 0) p = std::min<int64_t>(m.num_hidden_layers, cdiv(min_chips, t));
+    if (p == 0) p = std::min<int64_t>(2 * m.num_hidden_layers, cdiv(min_chips, t));
     const auto does_not_fit = [&](const std::string& why) {
         return SimulationError(fmt::format(
             "does not fit: {} needs {} in SRAM (weights {}{}, KV cache {}); the configured system has {} on {} chip(s) of {} "
@@ -750,18 +745,32 @@ CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const
             out.tokens_per_step = static_cast<double>(w.batch);  // one new token per sequence per step
             out.users = static_cast<double>(w.batch);
             ProgramBuilder builder(out);
-            // Stages get equal shares of SRAM-resident bytes: the embedding table (stage 0) and
-            // the LM head (last stage) count as fractions of a layer.
-            const double layer_bytes = static_cast<double>(wb.layers) / static_cast<double>(m.num_hidden_layers);
-            const double emb_units = streamed ? 0 : static_cast<double>(wb.embedding) / layer_bytes;
-            const double head_units = streamed ? 0 : static_cast<double>(wb.lm_head + wb.norms / (m.num_hidden_layers + 1)) / layer_bytes;
-            const double units = emb_units + static_cast<double>(m.num_hidden_layers) + head_units;
-            std::vector<int64_t> first_layer(static_cast<size_t>(p) + 1, m.num_hidden_layers);
-            for (int64_t l = m.num_hidden_layers - 1; l >= 0; --l) {
-                const auto st = std::min<int64_t>(p - 1, static_cast<int64_t>((emb_units + static_cast<double>(l) + 0.5) * static_cast<double>(p) / units));
-                for (int64_t s2 = 0; s2 <= st; ++s2) first_layer[static_cast<size_t>(s2)] = std::min(first_layer[static_cast<size_t>(s2)], l);
+            // Stages get equal shares of SRAM-resident bytes, in units of half layers (attention,
+            // feed-forward: a stage may end inside a layer); the embedding table (stage 0) and the
+            // LM head (last stage) count with their bytes. Unit u: layer u / 2, attention if even.
+            const int64_t units = 2 * m.num_hidden_layers;
+            std::vector<double> unit_bytes(static_cast<size_t>(units), 1.0);
+            if (!streamed)
+                for (int64_t l = 0; l < m.num_hidden_layers; ++l) {
+                    auto bytes = [&](Matrix mx, int64_t k, int64_t n) { return static_cast<double>(storage_bytes(weight_spec(w, l, mx), k, n)); };
+                    const int64_t h = m.hidden_size, kvd = m.kv_dim(), in = m.intermediate_size;
+                    unit_bytes[static_cast<size_t>(2 * l)] = bytes(Matrix::Q, h, h) + bytes(Matrix::K, h, kvd) + bytes(Matrix::V, h, kvd) + bytes(Matrix::O, h, h);
+                    unit_bytes[static_cast<size_t>(2 * l + 1)] = bytes(Matrix::Gate, h, in) + bytes(Matrix::Up, h, in) + bytes(Matrix::Down, in, h);
+                }
+            const double emb = streamed ? 0 : static_cast<double>(wb.embedding);
+            const double head = streamed ? 0 : static_cast<double>(wb.lm_head + wb.norms / (m.num_hidden_layers + 1));
+            double total = emb + head;
+            for (double b : unit_bytes) total += b;
+            // Unit u goes to the stage its middle byte falls in (monotonic in u), so stage s
+            // starts at the number of units placed before it.
+            std::vector<int64_t> first_unit(static_cast<size_t>(p) + 1, 0);
+            double before = emb;
+            for (int64_t u = 0; u < units; ++u) {
+                const auto st = std::min<int64_t>(p - 1, static_cast<int64_t>((before + unit_bytes[static_cast<size_t>(u)] / 2) * static_cast<double>(p) / total));
+                before += unit_bytes[static_cast<size_t>(u)];
+                for (int64_t s2 = st + 1; s2 <= p; ++s2) first_unit[static_cast<size_t>(s2)] = u + 1;
             }
-            int64_t layers_per_stage = 0;
+            double halves_per_stage = 0;
             for (int64_t stage = 0; stage < p; ++stage) {
                 const int first_chip = static_cast<int>(stage * t);
                 const int ranks = opt.full_system ? static_cast<int>(t) : 1;
@@ -772,10 +781,9 @@ CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const
                         lower.embedding(M);
                     else
                         lower.receive_from(static_cast<int>((stage - 1) * t) + rank, M);
-                    const int64_t l0 = stage == 0 ? 0 : first_layer[static_cast<size_t>(stage)];
-                    const int64_t l1 = stage + 1 == p ? m.num_hidden_layers : first_layer[static_cast<size_t>(stage + 1)];
-                    layers_per_stage = std::max(layers_per_stage, l1 - l0);
-                    for (int64_t l = l0; l < l1; ++l) lower.layer(static_cast<int>(l), M, context);
+                    const int64_t u0 = first_unit[static_cast<size_t>(stage)], u1 = first_unit[static_cast<size_t>(stage + 1)];
+                    halves_per_stage = std::max(halves_per_stage, static_cast<double>(u1 - u0));
+                    for (int64_t u = u0; u < u1; ++u) lower.layer_half(static_cast<int>(u / 2), u % 2 == 0, M, context);
                     if (stage + 1 < p)
                         lower.send_to(static_cast<int>((stage + 1) * t) + rank, M);
                     else
@@ -785,13 +793,13 @@ CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const
                 }
             }
             out.notes.push_back(fmt::format("{} {}: tensor {} x pipeline {} = {} chips (at most {} layers per stage); simulated chips: {}{}",
-                                            m.name, phase_name(w.phase), t, p, t * p, layers_per_stage, out.simulated_chips.size(),
+                                            m.name, phase_name(w.phase), t, p, t * p, halves_per_stage / 2, out.simulated_chips.size(),
                                             out.mirror_peers ? " (one per stage; tensor-parallel peers mirrored)" : ""));
             return out;
         } catch (const SimulationError& e) {
             const std::string what = e.what();
             const bool placement = what.find("does not fit: chip") != std::string::npos;
-            if (!placement || w.parallelism.pipeline != 0 || p >= m.num_hidden_layers || t * (p + 1) > cfg.system.chips) {
+            if (!placement || w.parallelism.pipeline != 0 || p >= 2 * m.num_hidden_layers || t * (p + 1) > cfg.system.chips) {
                 if (placement) throw does_not_fit(what);
                 throw;
             }
