@@ -5,10 +5,11 @@
 
 #include <cstring>
 #include <functional>
+#include <regex>
 
 #include "cli_helpers.hpp"
 #include "hw/config.hpp"
-#include "reference/llama_reference.hpp"
+#include "workloads/reference/llama_reference.hpp"
 #include "sim/simulation.hpp"
 #include "workloads/compiler/lower_llama.hpp"
 #include "workloads/compiler/workload.hpp"
@@ -136,4 +137,63 @@ TEST_CASE("the attention half of a compiled tiny LLaMA layer computes the refere
               const std::vector<float> x(check.x.begin() + m * H, check.x.begin() + (m + 1) * H);
               return ref::attention_block(x, m, check.gamma_attn, check.q, check.k, check.v, check.o, caches_of(check), shape, as);
           }) == 0);
+}
+
+TEST_CASE("a whole tiny LLaMA decode step gives the reference's logits and next tokens, bit for bit", "[compiler][functional]") {
+    // Embedding, 2 layers, final norm, LM head and greedy sampling; batch 2 at position 16.
+    const auto cfg = hw::load_hw_config(source_path("configs/tsp-v1-x72.yaml"));
+    auto [format, group] = GENERATE(table<std::string, int>({{"int8", 0}, {"int4", 64}, {"int3p5", 0}, {"int3p5b", 32}}));
+    const int tensor = GENERATE(1, 2);
+    const int pipeline = GENERATE(1, 2);
+    CAPTURE(format, group, tensor, pipeline);
+    wl::Workload w = tiny_decode(format, group, "int8", tensor, true);
+    w.parallelism.pipeline = pipeline;
+    const wl::ModelCheck mc = wl::compile_model_check(cfg, w, 3);
+    const wl::CompiledWorkload& c = mc.compiled;
+    REQUIRE(c.chips == tensor * pipeline);
+    REQUIRE(c.simulated_chips.size() == static_cast<size_t>(tensor * pipeline));
+    sim::SimOptions so;
+    so.functional = true;
+    for (const auto& s : c.sram_init) so.sram_init.push_back({s.chip, s.slice, s.addr, s.bytes});
+    const auto r = sim::simulate(cfg, c.program, so);
+    const ref::FfnShape shape = shape_of(cfg, w, tensor);
+    const int64_t vocab = w.model.vocab_size;
+    int64_t bad = 0, seen = 0;
+    for (int64_t m = 0; m < w.batch; ++m) {
+        const std::vector<float> want = ref::model_logits(mc, m, vocab, w.model.num_key_value_heads, w.model.num_attention_heads,
+                                                          w.model.rope_theta, shape);
+        for (const auto& loc : c.results) {
+            const auto bytes = r.read_sram(loc.chip, loc.slice, loc.addr, static_cast<uint64_t>(loc.rows * 4), cfg.vector_bytes());
+            for (int64_t col = 0; col < loc.columns; ++col) {
+                float v;
+                std::memcpy(&v, bytes.data() + m * 4 * cfg.vector_bytes() + 4 * col, 4);
+                if (std::memcmp(&v, &want[static_cast<size_t>(loc.column0 + col)], 4) != 0) ++bad;
+                ++seen;
+            }
+        }
+        const int64_t next = ref::greedy(want);
+        REQUIRE(c.next_tokens.size() == static_cast<size_t>(tensor));
+        for (const auto& loc : c.next_tokens) {  // every rank of the last stage agrees
+            const auto bytes = r.read_sram(loc.chip, loc.slice, loc.addr, static_cast<uint64_t>(loc.rows * 4), cfg.vector_bytes());
+            float v;
+            std::memcpy(&v, bytes.data() + m * 4 * cfg.vector_bytes(), 4);
+            CHECK(static_cast<int64_t>(v) == next);
+        }
+    }
+    CHECK(seen == w.batch * vocab);
+    CHECK(bad == 0);
+}
+
+TEST_CASE("run --functional on the tiny LLaMA example compares logits and next tokens with the reference", "[compiler][functional][cli]") {
+    // The example mixes formats (int4 g64, layer 1's feed-forward int3p5 g32) at a 128-token context.
+    const std::string hw = source_path("configs/tsp-v1-x72.yaml"), wl_file = source_path("workloads/examples/tiny-llama-decode.yaml");
+    const int tensor = GENERATE(1, 2);
+    const auto r = test::run_cli("run --hw " + hw + " --workload " + wl_file + " --functional --wset parallelism.tensor=" + std::to_string(tensor));
+    CAPTURE(tensor, r.out, r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("2000 values compared, 0 differ from the reference") != std::string::npos);
+    const std::regex tokens("next tokens: ([0-9, ]+) \\(reference: ([0-9, ]+)\\)");
+    std::smatch mt;
+    REQUIRE(std::regex_search(r.out, mt, tokens));
+    CHECK(mt[1] == mt[2]);
 }

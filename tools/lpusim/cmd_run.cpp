@@ -1,6 +1,7 @@
 // run: simulate a program (hand-written or compiled) or a workload, print the summary and
 // write the run's output directory.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <filesystem>
 #include <optional>
@@ -93,7 +94,7 @@ int cmd_run(const Args& args) {
         wl::CompileOptions co;
         co.functional = functional;
         co.full_system = vm.count("full-system") > 0;
-        compiled = wl::compile(cfg, *w, co);
+        compiled = compile_for_run(cfg, *w, co);
         so = sim_options(compiled, functional, workload + " (compiled)");
     }
     const isa::Program& to_run = program.empty() ? compiled.program : prog;
@@ -139,6 +140,11 @@ int cmd_run(const Args& args) {
         j["functional_check"] = {{"compared", f.compared}, {"mismatches", f.mismatches}, {"max_abs_error", f.max_abs_error}};
         fmt::print("functional check: {} values compared, {} differ from the reference (max abs error {:.3g})\n", f.compared,
                    f.mismatches, f.max_abs_error);
+        if (!compiled.next_tokens.empty()) {
+            j["functional_check"]["next_tokens"] = f.next_tokens;
+            j["functional_check"]["reference_next_tokens"] = compiled.reference_next_tokens;
+            fmt::print("next tokens: {} (reference: {})\n", fmt::join(f.next_tokens, ", "), fmt::join(compiled.reference_next_tokens, ", "));
+        }
         if (f.mismatches > 0) exit_code = kExitSimulationError;
     }
     if (!out.empty()) {

@@ -4,6 +4,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "workloads/compiler/lower_llama.hpp"
+#include "workloads/reference/llama_reference.hpp"
+
 namespace lpu::cli {
 
 std::string models_dir() {
@@ -86,9 +92,43 @@ nlohmann::ordered_json workload_summary(const hw::HwConfig& cfg, const wl::Workl
     return j;
 }
 
+wl::CompiledWorkload compile_for_run(const hw::HwConfig& cfg, const wl::Workload& w, const wl::CompileOptions& co) {
+    if (!co.functional || w.kind != wl::WorkloadKind::Llama) return wl::compile(cfg, w, co);
+    wl::ModelCheck mc = wl::compile_model_check(cfg, w, co.seed);
+    ref::FfnShape s;
+    s.hidden = w.model.hidden_size;
+    s.intermediate = w.model.intermediate_size;
+    s.tensor = mc.compiled.tensor;
+    s.eps = w.model.rms_norm_eps;
+    s.act_fp16 = w.activations == wl::ElementType::Fp16;
+    s.lanes = cfg.vector_bytes();
+    s.tile_k = w.mapping.tile_k;
+    for (int64_t m = 0; m < static_cast<int64_t>(mc.tokens.size()); ++m) {
+        const std::vector<float> logits = ref::model_logits(mc, m, w.model.vocab_size, w.model.num_key_value_heads,
+                                                            w.model.num_attention_heads, w.model.rope_theta, s);
+        mc.compiled.reference.insert(mc.compiled.reference.end(), logits.begin(), logits.end());
+        mc.compiled.reference_next_tokens.push_back(ref::greedy(logits));
+    }
+    mc.compiled.notes.push_back(fmt::format("functional: random weights and input tokens {} (seed {}); logits and next tokens compared "
+                                            "with the reference of workloads/reference/llama_reference.hpp",
+                                            fmt::join(mc.tokens, ", "), co.seed));
+    return std::move(mc.compiled);
+}
+
 FunctionalCheck check_functional(const hw::HwConfig& cfg, const wl::CompiledWorkload& c, const sim::SimResult& r) {
     FunctionalCheck f;
     if (c.reference.empty()) return f;
+    if (!c.next_tokens.empty()) {
+        const auto& loc = c.next_tokens.front();
+        const auto bytes = r.read_sram(loc.chip, loc.slice, loc.addr, static_cast<uint64_t>(loc.rows * loc.row_vectors), cfg.vector_bytes());
+        for (int64_t row = 0; row < loc.rows; ++row) {
+            float v;
+            std::memcpy(&v, bytes.data() + row * loc.row_vectors * cfg.vector_bytes(), 4);
+            f.next_tokens.push_back(std::isfinite(v) ? static_cast<int64_t>(v) : -1);
+        }
+        for (size_t i = 0; i < f.next_tokens.size(); ++i)
+            if (i >= c.reference_next_tokens.size() || f.next_tokens[i] != c.reference_next_tokens[i]) ++f.mismatches;
+    }
     f.checked = true;
     const int vb = cfg.vector_bytes();
     int64_t total_cols = 0;

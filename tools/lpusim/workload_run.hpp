@@ -28,7 +28,12 @@ struct FunctionalCheck {
     double max_abs_error = 0;
     int64_t mismatches = 0;
     int64_t compared = 0;
+    std::vector<int64_t> next_tokens;  // llama: sampled by the simulated chips, one per sequence
 };
 FunctionalCheck check_functional(const hw::HwConfig& cfg, const wl::CompiledWorkload& c, const sim::SimResult& r);
+
+// Compiles for `run`; a functional llama step also gets the reference's logits and next
+// tokens (workloads/reference/llama_reference.hpp) to compare with.
+wl::CompiledWorkload compile_for_run(const hw::HwConfig& cfg, const wl::Workload& w, const wl::CompileOptions& co);
 
 }  // namespace lpu::cli

@@ -56,6 +56,8 @@ struct CompiledWorkload {
     std::vector<std::vector<InstrTag>> tags;       // [queue index][instruction index]
     std::vector<SramInit> sram_init;
     std::vector<ResultLocation> results;  // functional: per output tile, columns from column0
+    std::vector<ResultLocation> next_tokens;  // functional llama: sampled token per sequence (fp32 rows)
+    std::vector<int64_t> reference_next_tokens;  // functional llama: the reference's, when computed
     std::vector<float> reference;  // functional GEMM: the reference result (rows x columns)
     // functional GEMM: A x dequantize(B) in double, the product the quantized arithmetic
     // approximates (reference differs from it only by fp32 rounding)

@@ -189,6 +189,16 @@ void DataflowOps::unary_in_place(Tensor& x, Opcode op) {
     e_.fence();
 }
 
+void DataflowOps::unary_imm_in_place(Tensor& x, Opcode op, float imm) {
+    const int alu = e_.next_alu();
+    for (const Region& xc : x.chunks) {
+        e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
+        with_imm(alu, op, in(xc, kOperandA), imm, to(xc, kChain0));
+        e_.write(xc, 0, xc.vectors, to(xc, kChain0));
+    }
+    e_.fence();
+}
+
 Tensor DataflowOps::with_row(const Tensor& x, Opcode op, const Region& b, const std::string& what) {
     Tensor out = alloc(x.elems, DType::Fp32, false, what);
     const int alu = e_.next_alu();
@@ -234,8 +244,7 @@ void DataflowOps::add_in_place(Tensor& x, const Tensor& y) {
     e_.fence();
 }
 
-void DataflowOps::all_reduce(Tensor& x, int t, int rank, int first, int links) {
-    if (t <= 1) return;
+std::vector<Region> DataflowOps::slots(const Tensor& x, int t) {
     // Every rank owns the same number of chunk slots (the last ones padding when t does not
     // divide the chunks), so each pair of ranks exchanges the same messages both ways.
     const int64_t per = (static_cast<int64_t>(x.chunks.size()) + t - 1) / t, n = per * t;
@@ -244,48 +253,62 @@ void DataflowOps::all_reduce(Tensor& x, int t, int rank, int first, int links) {
         const Region pad = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "all-reduce padding", true);
         slot.resize(static_cast<size_t>(n), pad);
     }
-    auto owner = [&](int64_t c) { return static_cast<int>(c / per); };
+    return slot;
+}
+
+void DataflowOps::send_slots(const std::vector<Region>& slot, int t, int rank, int first, int links, bool own) {
+    const auto per = static_cast<int64_t>(slot.size()) / t;
+    for (int d = 1; d < t; ++d) {
+        const int peer = (rank + d) % t;
+        const int owner = own ? rank : peer;
+        for (int64_t c = owner * per; c < (owner + 1) * per; ++c) {
+            const Region& xc = slot[static_cast<size_t>(c)];
+            e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
+            e_.emit(Unit::C2c, (d - 1) % std::max(links, 1), Opcode::Send, {first + peer, static_cast<int64_t>(xc.vectors), s(in(xc, kOperandA))});
+        }
+    }
+}
+
+void DataflowOps::all_gather(Tensor& x, int t, int rank, int first, int links) {
+    if (t <= 1) return;
+    gather_slots(slots(x, t), t, rank, first, links);
+}
+
+void DataflowOps::gather_slots(const std::vector<Region>& slot, int t, int rank, int first, int links) {
+    const auto per = static_cast<int64_t>(slot.size()) / t;
+    send_slots(slot, t, rank, first, links, true);
+    for (int d = 1; d < t; ++d) {
+        const int peer = (rank + d) % t;
+        for (int64_t c = peer * per; c < (peer + 1) * per; ++c) {
+            const Region& xc = slot[static_cast<size_t>(c)];
+            e_.emit(Unit::C2c, (d - 1) % std::max(links, 1), Opcode::Recv, {first + peer, static_cast<int64_t>(xc.vectors), s(to(xc, kChain1))});
+            e_.write(xc, 0, xc.vectors, to(xc, kChain1));
+        }
+    }
+    e_.fence();
+}
+
+void DataflowOps::all_reduce(Tensor& x, int t, int rank, int first, int links) {
+    if (t <= 1) return;
+    const std::vector<Region> slot = slots(x, t);
+    const auto per = static_cast<int64_t>(slot.size()) / t;
     const int alu = e_.next_alu();
-    const auto vecs = static_cast<int64_t>(4 * m_);
-    auto link_of = [&](int d) { return (d - 1) % std::max(links, 1); };
-    for (int phase = 0; phase < 2; ++phase) {
-        // Send: phase 0 each peer's chunks (this rank's partial sums), phase 1 this rank's sums.
+    // Reduce-scatter: every peer gets this rank's partial sums of its chunks; this rank's
+    // chunks: own partial + each peer's, in peer order (rank+1, rank+2, ...).
+    send_slots(slot, t, rank, first, links, false);
+    for (int64_t c = rank * per; c < (rank + 1) * per; ++c) {
+        const Region& xc = slot[static_cast<size_t>(c)];
+        const isa::StreamRef got = stream(kChain0, true), acc = to(xc, kChain2), fin = to(xc, kChain3);
         for (int d = 1; d < t; ++d) {
             const int peer = (rank + d) % t;
-            for (int64_t c = 0; c < n; ++c) {
-                if (owner(c) != (phase == 0 ? peer : rank)) continue;
-                const Region& xc = slot[static_cast<size_t>(c)];
-                e_.read(xc, 0, xc.vectors, in(xc, kOperandA), true);
-                e_.emit(Unit::C2c, link_of(d), Opcode::Send, {first + peer, vecs, s(in(xc, kOperandA))});
-            }
+            e_.emit(Unit::C2c, (d - 1) % std::max(links, 1), Opcode::Recv, {first + peer, static_cast<int64_t>(xc.vectors), s(got)});
+            if (d == 1) e_.read(xc, 0, xc.vectors, in(xc, kOperandB), true);
+            binary(alu, Opcode::Add, got, d == 1 ? in(xc, kOperandB) : acc, d == t - 1 ? fin : acc);
         }
-        if (phase == 0) {
-            // Own chunks: own partial + each peer's, in peer order (rank+1, rank+2, ...).
-            for (int64_t c = 0; c < n; ++c) {
-                if (owner(c) != rank) continue;
-                const Region& xc = slot[static_cast<size_t>(c)];
-                const isa::StreamRef got = stream(kChain0, true), acc = to(xc, kChain2), fin = to(xc, kChain3);
-                for (int d = 1; d < t; ++d) {
-                    const int peer = (rank + d) % t;
-                    e_.emit(Unit::C2c, link_of(d), Opcode::Recv, {first + peer, vecs, s(got)});
-                    if (d == 1) e_.read(xc, 0, xc.vectors, in(xc, kOperandB), true);
-                    binary(alu, Opcode::Add, got, d == 1 ? in(xc, kOperandB) : acc, d == t - 1 ? fin : acc);
-                }
-                e_.write(xc, 0, xc.vectors, fin);
-            }
-        } else {
-            for (int d = 1; d < t; ++d) {
-                const int peer = (rank + d) % t;
-                for (int64_t c = 0; c < n; ++c) {
-                    if (owner(c) != peer) continue;
-                    const Region& xc = slot[static_cast<size_t>(c)];
-                    e_.emit(Unit::C2c, link_of(d), Opcode::Recv, {first + peer, vecs, s(to(xc, kChain1))});
-                    e_.write(xc, 0, xc.vectors, to(xc, kChain1));
-                }
-            }
-        }
-        e_.fence();
+        e_.write(xc, 0, xc.vectors, fin);
     }
+    e_.fence();
+    gather_slots(slot, t, rank, first, links);
 }
 
 }  // namespace lpu::wl

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "workloads/compiler/emitter.hpp"
 
@@ -41,6 +42,7 @@ public:
     Region reduce(const Tensor& x, Reduce kind, const std::string& what);
     // x_c = op(x_c) for every chunk, in place (unary fp32 op, or with an immediate).
     void unary_in_place(Tensor& x, isa::Opcode op);
+    void unary_imm_in_place(Tensor& x, isa::Opcode op, float imm);
     // out_c = op(x_c, b) with b one broadcast row per row of x (binary fp32 op).
     Tensor with_row(const Tensor& x, isa::Opcode op, const Region& b, const std::string& what);
     // RoPE on fp32 chunks: y = fp32(x * cos) + fp32(pairswap(x) * sin), the pair swap (elements
@@ -53,6 +55,8 @@ public:
     // ranks exchanges equal messages); reduce-scatter (the owner's value + peer (rank+1)'s +
     // peer (rank+2)'s ..., fp32 adds in that order), then all-gather.
     void all_reduce(Tensor& x, int tensor, int rank, int group_first_chip, int links);
+    // Every rank's chunks (owned as in all_reduce) to every rank, in place.
+    void all_gather(Tensor& x, int tensor, int rank, int group_first_chip, int links);
 
 private:
     bool west(const Region& r) const { return r.slice < e_.slices_per_hemisphere(); }
@@ -65,6 +69,10 @@ private:
     void with_imm(int alu, isa::Opcode op, isa::StreamRef a, float imm, isa::StreamRef out);
     void cvt(int alu, isa::StreamRef a, isa::StreamRef out, isa::DType from, isa::DType to);
     uint64_t row_vectors(isa::DType t) const;
+    std::vector<Region> slots(const Tensor& x, int tensor);
+    // Sends each peer its own slots (own = false) or this rank's slots (own = true).
+    void send_slots(const std::vector<Region>& slot, int tensor, int rank, int first, int links, bool own);
+    void gather_slots(const std::vector<Region>& slot, int tensor, int rank, int first, int links);
 
     ChipEmitter& e_;
     int64_t m_;

@@ -41,20 +41,22 @@ uint16_t ProgramBuilder::category_id(const std::string& name) {
 ChipEmitter::ChipEmitter(const hw::HwConfig& cfg, int chip, ProgramBuilder& builder)
     : cfg_(cfg), chip_(chip), builder_(builder),
       next_free_(static_cast<size_t>(cfg.mem.slices), std::vector<uint64_t>(static_cast<size_t>(cfg.mem.banks_per_slice), 0)),
-      scratch_(next_free_) {}
+      scratch_(next_free_), scratch_high_(next_free_) {}
 
 Region ChipEmitter::alloc(int slice, uint64_t vectors, const std::string& what, bool scratch) {
     const uint64_t per_bank = static_cast<uint64_t>(cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice);
     auto& banks = next_free_[static_cast<size_t>(slice)];
     auto& tops = scratch_[static_cast<size_t>(slice)];
+    auto& high = scratch_high_[static_cast<size_t>(slice)];
     for (size_t b = 0; b < banks.size(); ++b) {
-        if (banks[b] + tops[b] + vectors <= per_bank) {
+        if (bank_free(slice, b, scratch) >= vectors) {
             if (!scratch) {
                 Region r{slice, b * per_bank + banks[b], vectors};
                 banks[b] += vectors;
                 return r;
             }
             tops[b] += vectors;
+            high[b] = std::max(high[b], tops[b]);
             int64_t total = 0;
             for (const auto& sl : scratch_)
                 for (uint64_t v : sl) total += static_cast<int64_t>(v);
@@ -69,14 +71,12 @@ Region ChipEmitter::alloc(int slice, uint64_t vectors, const std::string& what, 
 }
 
 Region ChipEmitter::alloc_in_hemisphere(bool west, uint64_t vectors, const std::string& what, bool scratch) {
-    const uint64_t per_bank = static_cast<uint64_t>(cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice);
     int best = -1;
     uint64_t best_free = 0;
     for (int i = 0; i < slices_per_hemisphere(); ++i) {
         const int sl = slice(west, i);
         uint64_t free = 0;
-        for (size_t b = 0; b < next_free_[static_cast<size_t>(sl)].size(); ++b)
-            free = std::max(free, per_bank - next_free_[static_cast<size_t>(sl)][b] - scratch_[static_cast<size_t>(sl)][b]);
+        for (size_t b = 0; b < next_free_[static_cast<size_t>(sl)].size(); ++b) free = std::max(free, bank_free(sl, b, scratch));
         if (free > best_free) {
             best_free = free;
             best = sl;
@@ -97,12 +97,18 @@ std::vector<Region> ChipEmitter::alloc_spread(bool west, uint64_t vectors, const
     return out;
 }
 
-bool ChipEmitter::has_room(int slice, uint64_t vectors) const {
+uint64_t ChipEmitter::bank_free(int slice, size_t b, bool scratch) const {
     const uint64_t per_bank = static_cast<uint64_t>(cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice);
-    const auto& banks = next_free_[static_cast<size_t>(slice)];
-    const auto& tops = scratch_[static_cast<size_t>(slice)];
-    for (size_t b = 0; b < banks.size(); ++b)
-        if (banks[b] + tops[b] + vectors <= per_bank) return true;
+    const auto s = static_cast<size_t>(slice);
+    // Persistent data (loaded before the program runs) must stay clear of every address
+    // scratch has used so far, not only of the scratch live now.
+    const uint64_t top = scratch ? scratch_[s][b] : std::max(scratch_[s][b], scratch_high_[s][b]);
+    return per_bank - next_free_[s][b] - top;
+}
+
+bool ChipEmitter::has_room(int slice, uint64_t vectors) const {
+    for (size_t b = 0; b < next_free_[static_cast<size_t>(slice)].size(); ++b)
+        if (bank_free(slice, b, false) >= vectors) return true;
     return false;
 }
 

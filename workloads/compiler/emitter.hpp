@@ -90,7 +90,8 @@ public:
     void write(const std::vector<Region>& rs, isa::StreamRef in) {
         for (const Region& r : rs) write(r, 0, r.vectors, in);
     }
-    bool has_room(int slice, uint64_t vectors) const;
+    bool has_room(int slice, uint64_t vectors) const;  // for persistent data
+    uint64_t bank_free(int slice, size_t bank, bool scratch) const;
     int64_t used_bytes() const;       // persistent plus the scratch high-water mark
     int64_t persistent_bytes() const;
 
@@ -120,6 +121,7 @@ private:
     InstrTag tag_;
     std::vector<std::vector<uint64_t>> next_free_;  // per slice, per bank: next free vector (bottom)
     std::vector<std::vector<uint64_t>> scratch_;    // per slice, per bank: vectors used from the top
+    std::vector<std::vector<uint64_t>> scratch_high_;  // per slice, per bank: the most scratch ever used
     int64_t scratch_peak_vectors_ = 0;
     int alu_rr_ = 0;
     int plane_rr_ = 0;

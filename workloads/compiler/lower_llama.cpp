@@ -33,17 +33,45 @@ struct VecOp {
 constexpr int kPassIn = kVxmStreamBase;           // 26, 27 alternate between ops
 constexpr int kPassSecond = kVxmStreamBase + 2;   // 28: second operands
 
+// When the lowering uses the real data flow (docs/compiler.md sec. 3): the feed-forward half
+// needs one m-tile of tokens (decode) and output tiles as wide as the lanes, so that matmul
+// results are the next operation's input chunks (fp16 activations also whole-chunk k-tiles);
+// the attention half int8 activations and KV cache, heads the 16-lane transpose handles and
+// KV heads split evenly; the embedding and head an fp16 table in SRAM.
+bool dataflow_ok(const hw::HwConfig& cfg, const Workload& w, int64_t M) {
+    return M <= w.mapping.tile_m && std::min<int64_t>(w.mapping.tile_n, cfg.mxm.cols) == cfg.vector_bytes() &&
+           (w.activations == ElementType::Int8 || std::min<int64_t>(w.mapping.tile_k, cfg.mxm.rows) == cfg.vector_bytes());
+}
+bool attention_dataflow_ok(const hw::HwConfig& cfg, const Workload& w, int64_t t, int64_t M) {
+    const int64_t hd = w.model.head_dim();
+    return dataflow_ok(cfg, w, M) && w.activations == ElementType::Int8 && w.kv_cache == ElementType::Int8 && hd % 16 == 0 &&
+           hd <= cfg.vector_bytes() && w.model.num_key_value_heads % t == 0;
+}
+bool ends_dataflow_ok(const hw::HwConfig& cfg, const Workload& w, int64_t M) {
+    return dataflow_ok(cfg, w, M) && w.embedding == WeightFormat::Fp16 && w.weight_location == WeightLocation::Sram;
+}
+
 // Functional data for one layer on one rank (compile_layer_check): weight shards, norm
 // weights (null when folded into the next weights), the residual stream before the layer
 // and the KV cache state.
-struct LayerData {
-    std::vector<SramInit>* init = nullptr;
+struct LayerWeights {
     const QuantizedMatrix *gate = nullptr, *up = nullptr, *down = nullptr;
     const QuantizedMatrix *q = nullptr, *k = nullptr, *v = nullptr, *o = nullptr;
     const std::vector<float>* gamma = nullptr;       // feed-forward norm
     const std::vector<float>* gamma_attn = nullptr;  // attention norm
-    const std::vector<float>* x = nullptr;           // tokens x hidden
     const std::vector<KvState>* kv = nullptr;        // [sequence * local KV heads + head]
+};
+struct LayerData {
+    std::vector<SramInit>* init = nullptr;
+    std::vector<LayerWeights> layers;                // by layer number
+    const std::vector<float>* x = nullptr;           // tokens x hidden: the residual stream to start from
+    // whole-model checks
+    const std::vector<int64_t>* tokens = nullptr;    // the step's input token of each sequence
+    const std::vector<float>* embedding = nullptr;   // vocab x hidden, fp16-rounded
+    const std::vector<float>* gamma_final = nullptr; // final norm (null when folded into the LM head)
+    const QuantizedMatrix* lm_head = nullptr;        // this rank's vocabulary columns
+    std::vector<ResultLocation>* results = nullptr;  // where the logits land
+    std::vector<ResultLocation>* next_tokens = nullptr;  // where the sampled tokens land (one per rank)
 };
 
 class LayerLowering {
@@ -56,7 +84,7 @@ public:
         const int64_t M = tokens_per_step(w);
         if (dataflow(M)) {
             resid_ = DataflowOps(e_, M, -1).alloc(m_.hidden_size, DType::Fp32, false, "residual stream", false);
-            if (fd_ != nullptr) put_rows(*resid_, *fd_->x, M);
+            if (fd_ != nullptr && fd_->x != nullptr) put_rows(*resid_, *fd_->x, M);
         } else {
             e_.alloc_spread(false, static_cast<uint64_t>(4 * rows(m_.hidden_size, M)), "residual stream", false);
         }
@@ -65,10 +93,7 @@ public:
     // Whether the feed-forward half runs with its real data flow (docs/compiler.md sec. 3):
     // one m-tile of tokens (decode) and output tiles as wide as the lanes, so that matmul
     // results are the next operation's input chunks.
-    bool dataflow(int64_t M) const {
-        return M <= w_.mapping.tile_m && std::min<int64_t>(w_.mapping.tile_n, cfg_.mxm.cols) == cfg_.vector_bytes() &&
-               (w_.activations == ElementType::Int8 || std::min<int64_t>(w_.mapping.tile_k, cfg_.mxm.rows) == cfg_.vector_bytes());
-    }
+    bool dataflow(int64_t M) const { return dataflow_ok(cfg_, w_, M); }
     const Tensor& residual() const { return *resid_; }
 
     // fp32 rows of a tokens x elems matrix into a tensor's chunks (functional images).
@@ -316,7 +341,7 @@ public:
         std::optional<Tensor> gamma;
         if (!w_.mapping.fuse_norm) {  // gamma as M identical rows per chunk, so one vxm.mul applies it
             gamma = ops.alloc(h, DType::Fp32, false, fmt::format("layer {} norm weights", layer_), false);
-            if (fd_ != nullptr) put_rows(*gamma, *fd_->gamma, M);
+            if (lw() != nullptr) put_rows(*gamma, *lw()->gamma, M);
         }
         Region scale_in, scale_mid;
         const Tensor xq = ops.quantize(ops.scale_rows(*resid_, inv_rms, gamma ? &*gamma : nullptr), act_t, &scale_in);
@@ -324,14 +349,14 @@ public:
         Tensor g, u;
         if (gs == us && ir % lanes == 0) {  // fused: gate's chunks, then up's
             std::optional<QuantizedMatrix> both;
-            if (fd_ != nullptr) both = concat_columns(*fd_->gate, *fd_->up);
+            if (lw() != nullptr) both = concat_columns(*lw()->gate, *lw()->up);
             const Tensor gu = project("gate_up", xq, 2 * ir, gs, both ? &*both : nullptr);
             g.chunks.assign(gu.chunks.begin(), gu.chunks.begin() + ir / lanes);
             u.chunks.assign(gu.chunks.begin() + ir / lanes, gu.chunks.end());
             g.elems = u.elems = ir;
         } else {
-            g = project("gate", xq, ir, gs, fd_ ? fd_->gate : nullptr);
-            u = project("up", xq, ir, us, fd_ ? fd_->up : nullptr);
+            g = project("gate", xq, ir, gs, lw() ? lw()->gate : nullptr);
+            u = project("up", xq, ir, us, lw() ? lw()->up : nullptr);
         }
         if (!act16) {
             e_.tag("dequant", layer_);
@@ -340,7 +365,7 @@ public:
         }
         e_.tag("activation", layer_);
         const Tensor hq = ops.quantize(ops.swiglu(g, u), act_t, &scale_mid);
-        Tensor d = project("down", hq, h, weight_spec(w_, layer_, Matrix::Down), fd_ ? fd_->down : nullptr);
+        Tensor d = project("down", hq, h, weight_spec(w_, layer_, Matrix::Down), lw() ? lw()->down : nullptr);
         add_to_residual(ops, d, act16 ? nullptr : &scale_mid);
         e_.scratch_rewind(mark);
     }
@@ -384,11 +409,7 @@ public:
 
     // The attention half with its real data flow: int8 activations and KV cache, heads of a
     // size the 16-lane transpose handles, KV heads split evenly over the tensor group.
-    bool attention_dataflow(int64_t M) const {
-        const int64_t hd = m_.head_dim();
-        return dataflow(M) && w_.activations == ElementType::Int8 && w_.kv_cache == ElementType::Int8 && hd % 16 == 0 &&
-               hd <= cfg_.vector_bytes() && m_.num_key_value_heads % t_ == 0;
-    }
+    bool attention_dataflow(int64_t M) const { return attention_dataflow_ok(cfg_, w_, t_, M); }
 
     // RoPE tables for a tensor whose elements [0, rotated) are heads of head_dim (q or k heads)
     // and the rest pass through (cos 1, sin 0): M identical rows per chunk.
@@ -421,7 +442,7 @@ public:
         std::optional<Tensor> gamma;
         if (!w_.mapping.fuse_norm) {
             gamma = ops.alloc(h, DType::Fp32, false, fmt::format("layer {} attention norm weights", layer_), false);
-            if (fd_ != nullptr) put_rows(*gamma, *fd_->gamma_attn, M);
+            if (lw() != nullptr) put_rows(*gamma, *lw()->gamma_attn, M);
         }
         Region x_scale;
         const Tensor xq = ops.quantize(ops.scale_rows(*resid_, inv_rms, gamma ? &*gamma : nullptr), DType::Int8, &x_scale);
@@ -432,13 +453,13 @@ public:
         std::vector<int64_t> rotated;
         if (sq == sk && sk == sv) {
             std::optional<QuantizedMatrix> qkv;
-            if (fd_ != nullptr) qkv = concat_columns(concat_columns(*fd_->q, *fd_->k), *fd_->v);
+            if (lw() != nullptr) qkv = concat_columns(concat_columns(*lw()->q, *lw()->k), *lw()->v);
             parts.push_back(project("qkv", xq, (hq + 2 * kvl) * hd, sq, qkv ? &*qkv : nullptr));
             rotated.push_back((hq + kvl) * hd);
         } else {
-            parts.push_back(project("q", xq, hq * hd, sq, fd_ ? fd_->q : nullptr));
-            parts.push_back(project("k", xq, kvl * hd, sk, fd_ ? fd_->k : nullptr));
-            parts.push_back(project("v", xq, kvl * hd, sv, fd_ ? fd_->v : nullptr));
+            parts.push_back(project("q", xq, hq * hd, sq, lw() ? lw()->q : nullptr));
+            parts.push_back(project("k", xq, kvl * hd, sk, lw() ? lw()->k : nullptr));
+            parts.push_back(project("v", xq, kvl * hd, sv, lw() ? lw()->v : nullptr));
             rotated = {hq * hd, kvl * hd, 0};
         }
         std::vector<Tensor> q8(parts.size());
@@ -459,13 +480,138 @@ public:
         const HeadSource ks{&q8[fused ? 0 : 1], fused ? hq * hd : 0, scales[fused ? 0 : 1]};
         const HeadSource vs{&q8[fused ? 0 : 2], fused ? (hq + kvl) * hd : 0, scales[fused ? 0 : 2]};
         const AttentionShape as{.sequences = M, .head_dim = hd, .q_heads = hq, .kv_heads = kvl, .position = position};
-        DecodeAttention att(e_, as, layer_, fd_ ? fd_->init : nullptr, fd_ ? fd_->kv : nullptr);
+        DecodeAttention att(e_, as, layer_, fd_ ? fd_->init : nullptr, lw() ? lw()->kv : nullptr);
         Region out_scale;
         const Tensor a8 = att.run(qs, ks, vs, &out_scale);
-        Tensor o = project("o", a8, h, weight_spec(w_, layer_, Matrix::O), fd_ ? fd_->o : nullptr);
+        Tensor o = project("o", a8, h, weight_spec(w_, layer_, Matrix::O), lw() ? lw()->o : nullptr);
         add_to_residual(ops, o, &out_scale);
         e_.scratch_rewind(mark);
     }
+
+    // ---- the ends of the model with real data flow (decode, fp16 table in SRAM) ----------
+    bool ends_dataflow(int64_t M) const { return ends_dataflow_ok(cfg_, w_, M); }
+
+    // Rank r holds the table columns of the residual chunks it owns in the all-reduce (fp16,
+    // 2 vectors per row and chunk, rows in pieces of half a bank); each sequence's token row
+    // is read and converted to fp32 into the residual stream, then the chunks are all-gathered.
+    void embedding_dataflow(int64_t M) {
+        layer_ = -1;
+        e_.tag("embedding", -1);
+        DataflowOps ops(e_, M, -1);
+        const int64_t lanes = cfg_.vector_bytes(), chunks = static_cast<int64_t>(resid_->chunks.size());
+        const int64_t per = cdiv(chunks, t_), vocab = m_.vocab_size;
+        const int64_t piece_rows = std::max<int64_t>(1, cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice / 4);
+        const int alu = e_.next_alu();
+        for (int64_t c = rank_ * per; c < std::min(chunks, (rank_ + 1) * per); ++c) {
+            std::vector<Region> pieces;
+            for (int64_t r0 = 0; r0 < vocab; r0 += piece_rows) {
+                const int64_t rows_here = std::min(piece_rows, vocab - r0);
+                pieces.push_back(e_.alloc_in_hemisphere((r0 / piece_rows) % 2 == 0, static_cast<uint64_t>(2 * rows_here),
+                                                        "embedding table", false));
+                if (fd_ != nullptr && fd_->embedding != nullptr) {
+                    std::vector<uint8_t> img(static_cast<size_t>(2 * rows_here * lanes), 0);
+                    for (int64_t r = 0; r < rows_here; ++r)
+                        for (int64_t l = 0; l < lanes && c * lanes + l < m_.hidden_size; ++l) {
+                            const uint16_t hbits = fp16_bits((*fd_->embedding)[static_cast<size_t>((r0 + r) * m_.hidden_size + c * lanes + l)]);
+                            img[static_cast<size_t>(r * 2 * lanes + 2 * l)] = static_cast<uint8_t>(hbits & 0xff);
+                            img[static_cast<size_t>(r * 2 * lanes + 2 * l + 1)] = static_cast<uint8_t>(hbits >> 8);
+                        }
+                    fd_->init->push_back({e_.chip(), pieces.back().slice, pieces.back().addr, std::move(img)});
+                }
+            }
+            const Region& xc = resid_->chunks[static_cast<size_t>(c)];
+            for (int64_t m = 0; m < M; ++m) {
+                // the token is known when the program is built for a check; otherwise any row costs the same
+                const int64_t tok = fd_ != nullptr && fd_->tokens != nullptr ? (*fd_->tokens)[static_cast<size_t>(m)] : m % vocab;
+                const Region& pc = pieces[static_cast<size_t>(tok / piece_rows)];
+                const bool pw = pc.slice < e_.slices_per_hemisphere(), xw = xc.slice < e_.slices_per_hemisphere();
+                e_.read(pc, static_cast<uint64_t>(2 * (tok % piece_rows)), 2, stream(26, pw), false);
+                e_.emit(Unit::Vxm, alu, Opcode::Cvt, {1, s(stream(26, pw)), s(stream(27, !xw)), static_cast<int64_t>(DType::Fp16),
+                                                       static_cast<int64_t>(DType::Fp32)});
+                e_.write(xc, static_cast<uint64_t>(4 * m), 4, stream(27, !xw));
+            }
+        }
+        e_.fence();
+        e_.tag("c2c", -1);
+        ops.all_gather(*resid_, t_, rank_, group_first_, cfg_.c2c.links);
+    }
+
+    // Final norm, LM head over this rank's vocabulary columns, greedy sampling: the largest
+    // logit's index (the highest index among equal maxima) via cand = idx + (l - max) * 1e30,
+    // then the ranks' (max, index) pairs exchanged and combined the same way.
+    void head_dataflow(int64_t M) {
+        layer_ = -1;
+        DataflowOps ops(e_, M, -1);
+        const bool act16 = w_.activations == ElementType::Fp16;
+        const int64_t lanes = cfg_.vector_bytes(), vr = cdiv(m_.vocab_size, t_);
+        const int64_t real = std::min(vr, m_.vocab_size - rank_ * vr);  // this rank's columns that are tokens
+        e_.tag("norm", -1);
+        const Region inv_rms = ops.rms_inverse(*resid_, m_.rms_norm_eps);
+        std::optional<Tensor> gamma;
+        if (!w_.mapping.fuse_norm) {
+            gamma = ops.alloc(m_.hidden_size, DType::Fp32, false, "final norm weights", false);
+            if (fd_ != nullptr) put_rows(*gamma, *fd_->gamma_final, M);
+        }
+        Region xs;
+        const Tensor xq = ops.quantize(ops.scale_rows(*resid_, inv_rms, gamma ? &*gamma : nullptr), act16 ? DType::Fp16 : DType::Int8, &xs);
+        Tensor logits = project("lm_head", xq, vr, w_.lm_head, fd_ ? fd_->lm_head : nullptr);
+        if (!act16) {
+            e_.tag("dequant", -1);
+            ops.scale_in_place(logits, xs);
+        }
+        if (fd_ != nullptr && fd_->results != nullptr)
+            for (size_t c = 0; c < logits.chunks.size(); ++c)
+                fd_->results->push_back({e_.chip(), logits.chunks[c].slice, logits.chunks[c].addr, M, 4,
+                                         std::max<int64_t>(0, std::min<int64_t>(lanes, real - static_cast<int64_t>(c) * lanes)),
+                                         rank_ * vr + static_cast<int64_t>(c) * lanes, 0, DType::Fp32});
+        e_.tag("sampling", -1);
+        // columns that are no token (padding of the last chunk, past the vocabulary): -1e30
+        std::vector<float> idx(static_cast<size_t>(vr)), pad(static_cast<size_t>(vr), 0.0f);
+        for (int64_t e = 0; e < vr; ++e) {
+            idx[static_cast<size_t>(e)] = static_cast<float>(rank_ * vr + e);
+            if (e >= real) pad[static_cast<size_t>(e)] = -1e30f;
+        }
+        Tensor idx_t = ops.alloc(vr, DType::Fp32, true, "token indices", false), pad_t = ops.alloc(vr, DType::Fp32, true, "vocabulary mask", false);
+        if (fd_ != nullptr) {
+            put_rows(idx_t, idx, M);
+            put_rows(pad_t, pad, M);
+        }
+        ops.add_in_place(logits, pad_t);
+        const Region mx = ops.reduce(logits, Reduce::Max, "logit max");
+        Tensor cand = ops.with_row(logits, Opcode::Sub, mx, "sampling candidates");
+        ops.unary_imm_in_place(cand, Opcode::MulImm, 1e30f);
+        ops.add_in_place(cand, idx_t);
+        Region best = ops.reduce(cand, Reduce::Max, "sampled token");
+        if (t_ > 1) {
+            // (max, index) of every rank: gathered, then combined like the chunks above
+            Tensor pairs = ops.alloc(2 * lanes * t_, DType::Fp32, false, "sampling pairs");
+            for (int r = 0; r < t_; ++r)
+                for (int k = 0; k < 2; ++k) {
+                    Region& dst = pairs.chunks[static_cast<size_t>(2 * r + k)];
+                    if (r == rank_) dst = k == 0 ? mx : best;
+                }
+            e_.tag("c2c", -1);
+            gather_pairs(ops, pairs);
+            e_.tag("sampling", -1);
+            Tensor maxes, indices;
+            for (int r = 0; r < t_; ++r) {
+                maxes.chunks.push_back(pairs.chunks[static_cast<size_t>(2 * r)]);
+                indices.chunks.push_back(pairs.chunks[static_cast<size_t>(2 * r + 1)]);
+            }
+            maxes.elems = indices.elems = lanes * t_;
+            const Region gmax = ops.reduce(maxes, Reduce::Max, "logit max");
+            Tensor c2 = ops.with_row(maxes, Opcode::Sub, gmax, "sampling candidates");
+            ops.unary_imm_in_place(c2, Opcode::MulImm, 1e30f);
+            ops.add_in_place(c2, indices);
+            best = ops.reduce(c2, Reduce::Max, "sampled token");
+        }
+        if (fd_ != nullptr && fd_->next_tokens != nullptr)
+            fd_->next_tokens->push_back({e_.chip(), best.slice, best.addr, M, 4, 1, 0, 0, DType::Fp32});
+    }
+
+    // Every rank's two rows (max, index) to every rank: the pair tensor's chunks 2r, 2r+1 are
+    // rank r's; the all-gather's ownership (ceil(chunks / t) = 2 per rank) matches.
+    void gather_pairs(DataflowOps& ops, Tensor& pairs) { ops.all_gather(pairs, t_, rank_, group_first_, cfg_.c2c.links); }
 
     void embedding(int64_t M) {
         layer_ = -1;
@@ -553,6 +699,15 @@ public:
 
     // Pipeline hand-off: activations to the next stage's chip of the same rank.
     void send_to(int peer, int64_t M) {
+        if (resid_) {  // the residual stream's chunks themselves
+            e_.tag("c2c", layer_);
+            for (const Region& xc : resid_->chunks) {
+                const isa::StreamRef st = to_centre(xc, kPassIn);
+                e_.read(xc, 0, xc.vectors, st, true);
+                e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Send, {peer, static_cast<int64_t>(xc.vectors), s(st)});
+            }
+            return;
+        }
         e_.tag("c2c", layer_);
         const int64_t vecs = 4 * rows(m_.hidden_size, M);
         const auto x = e_.alloc_spread(true, static_cast<uint64_t>(vecs), "stage output", true);
@@ -561,6 +716,15 @@ public:
         e_.release_scratch();
     }
     void receive_from(int peer, int64_t M) {
+        if (resid_) {
+            e_.tag("c2c", -1);
+            for (const Region& xc : resid_->chunks) {
+                e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Recv, {peer, static_cast<int64_t>(xc.vectors), s(from_centre(xc, kPassIn + 1))});
+                e_.write(xc, 0, xc.vectors, from_centre(xc, kPassIn + 1));
+            }
+            e_.fence();
+            return;
+        }
         e_.tag("c2c", -1);
         const int64_t vecs = 4 * rows(m_.hidden_size, M);
         const auto x = e_.alloc_spread(false, static_cast<uint64_t>(vecs), "stage input", true);
@@ -579,6 +743,10 @@ private:
     int layer_ = -1;
     uint64_t dma_addr_ = 0;
     const LayerData* fd_ = nullptr;
+    // this layer's functional weights, if any
+    const LayerWeights* lw() const {
+        return fd_ != nullptr && layer_ >= 0 && static_cast<size_t>(layer_) < fd_->layers.size() ? &fd_->layers[static_cast<size_t>(layer_)] : nullptr;
+    }
     std::optional<Tensor> resid_;  // with the real data flow: the residual stream's chunks
 };
 
@@ -586,19 +754,18 @@ std::string gb(double bytes) { return fmt::format("{:.2f} GB", bytes / 1e9); }
 
 }  // namespace
 
-LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint64_t seed, bool attention, bool feed_forward) {
+namespace {
+
+// Random parameters of layer l (docs/compiler.md sec. 3): weights ~ U(-1, 1) / sqrt(K)
+// quantized in the workload's formats (with fuse_norm the norm weights scale the rows of
+// the next weights first), norm weights ~ U(0.5, 1.5), and an int8 KV cache of the positions
+// before this one with scales ~ U(0.002, 0.02).
+LayerParams random_layer(const Workload& w, int64_t l, int t, std::mt19937_64& rng) {
     const ModelShape& m = w.model;
-    const int t = static_cast<int>(std::max<int64_t>(1, w.parallelism.tensor));
     const int64_t M = tokens_per_step(w), H = m.hidden_size, I = m.intermediate_size, hd = m.head_dim();
-    if (w.phase != Phase::Decode || t > cfg.system.chips || I % t != 0 || m.num_key_value_heads % t != 0)
-        throw SimulationError("the layer check needs a decode workload whose tensor parallelism fits the system and divides the FFN and the KV heads");
-    LayerCheck out;
-    out.position = w.context_len;
-    std::mt19937_64 rng(seed);
     std::uniform_real_distribution<float> unit(-1.0f, 1.0f), near_one(0.5f, 1.5f), small_scale(0.002f, 0.02f);
     std::uniform_int_distribution<int> int8(-127, 127);
-    out.x.resize(static_cast<size_t>(M * H));
-    for (auto& v : out.x) v = unit(rng);
+    LayerParams out;
     const bool fold = w.mapping.fuse_norm;
     auto norm_weights = [&] {
         std::vector<float> g(static_cast<size_t>(H));
@@ -610,14 +777,13 @@ LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint6
         out.gamma = g_ffn;
         out.gamma_attn = g_attn;
     }
-    // Weights ~ U(-1, 1) / sqrt(K); with fuse_norm the norm weights scale the rows first.
     auto random_matrix = [&](Matrix mx, int64_t k, int64_t n, const std::vector<float>* rows) {
         std::vector<float> v(static_cast<size_t>(k * n));
         const float a = 1.0f / std::sqrt(static_cast<float>(k));
         for (int64_t r = 0; r < k; ++r)
             for (int64_t c = 0; c < n; ++c)
                 v[static_cast<size_t>(r * n + c)] = a * unit(rng) * (rows != nullptr ? (*rows)[static_cast<size_t>(r)] : 1.0f);
-        return std::make_pair(v, quantize(weight_spec(w, 0, mx), v, k, n));
+        return std::make_pair(v, quantize(weight_spec(w, l, mx), v, k, n));
     };
     // Row shards (o, down): when a shard boundary falls inside a scale group, each rank
     // quantizes its own rows (as it would have to).
@@ -630,7 +796,7 @@ LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint6
                 continue;
             }
             const std::vector<float> part(full.first.begin() + r * rows * n, full.first.begin() + (r + 1) * rows * n);
-            out_shards.push_back(quantize(weight_spec(w, 0, mx), part, rows, n));
+            out_shards.push_back(quantize(weight_spec(w, l, mx), part, rows, n));
         }
         return out_shards;
     };
@@ -641,7 +807,6 @@ LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint6
     out.o = row_shards(Matrix::O, random_matrix(Matrix::O, H, H, nullptr), H, H);
     const QuantizedMatrix gate = random_matrix(Matrix::Gate, H, I, fold_ffn).second, up = random_matrix(Matrix::Up, H, I, fold_ffn).second;
     out.down = row_shards(Matrix::Down, random_matrix(Matrix::Down, I, H, nullptr), I, H);
-    out.fused_qkv = weight_spec(w, 0, Matrix::Q) == weight_spec(w, 0, Matrix::K) && weight_spec(w, 0, Matrix::K) == weight_spec(w, 0, Matrix::V);
     const int64_t shard = I / t, qw = H / t, kvw = m.kv_dim() / t, kvl = m.num_key_value_heads / t;
     for (int r = 0; r < t; ++r) {
         out.gate.push_back(slice(gate, 0, H, r * shard, (r + 1) * shard));
@@ -651,17 +816,49 @@ LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint6
         out.v.push_back(slice(wv, 0, H, r * kvw, (r + 1) * kvw));
         std::vector<KvState> kv(static_cast<size_t>(M * kvl));
         for (auto& st : kv) {
-            for (int64_t i = 0; i < out.position * hd; ++i) {
+            for (int64_t i = 0; i < w.context_len * hd; ++i) {
                 st.k.push_back(static_cast<int8_t>(int8(rng)));
                 st.v.push_back(static_cast<int8_t>(int8(rng)));
             }
-            for (int64_t p = 0; p < out.position; ++p) {
+            for (int64_t p = 0; p < w.context_len; ++p) {
                 st.k_scale.push_back(small_scale(rng));
                 st.v_scale.push_back(small_scale(rng));
             }
         }
         out.kv.push_back(std::move(kv));
     }
+    return out;
+}
+
+LayerWeights weights_of(const LayerParams& p, int rank) {
+    const auto at = static_cast<size_t>(rank);
+    return {&p.gate[at], &p.up[at], &p.down[at], &p.q[at], &p.k[at], &p.v[at], &p.o[at],
+            p.gamma.empty() ? nullptr : &p.gamma, p.gamma_attn.empty() ? nullptr : &p.gamma_attn, &p.kv[at]};
+}
+
+bool qkv_fused(const Workload& w, int64_t l) {
+    return weight_spec(w, l, Matrix::Q) == weight_spec(w, l, Matrix::K) && weight_spec(w, l, Matrix::K) == weight_spec(w, l, Matrix::V);
+}
+
+}  // namespace
+
+// The LLaMA lowering; with `data` every chip also gets its functional images and results.
+CompiledWorkload compile_llama_with(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& opt, const ModelCheck* data);
+
+LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint64_t seed, bool attention, bool feed_forward) {
+    const ModelShape& m = w.model;
+    const int t = static_cast<int>(std::max<int64_t>(1, w.parallelism.tensor));
+    const int64_t M = tokens_per_step(w), H = m.hidden_size, I = m.intermediate_size;
+    if (w.phase != Phase::Decode || t > cfg.system.chips || I % t != 0 || m.num_key_value_heads % t != 0)
+        throw SimulationError("the layer check needs a decode workload whose tensor parallelism fits the system and divides the FFN and the KV heads");
+    LayerCheck out;
+    out.position = w.context_len;
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+    out.x.resize(static_cast<size_t>(M * H));
+    for (auto& v : out.x) v = unit(rng);
+    static_cast<LayerParams&>(out) = random_layer(w, 0, t, rng);
+    out.fused_qkv = qkv_fused(w, 0);
     CompiledWorkload& c = out.compiled;
     c.tensor = t;
     c.chips = t;
@@ -670,9 +867,10 @@ LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint6
     ProgramBuilder builder(c);
     for (int r = 0; r < t; ++r) {
         ChipEmitter e(cfg, r, builder);
-        const auto at = static_cast<size_t>(r);
-        const LayerData data{&c.sram_init, &out.gate[at], &out.up[at], &out.down[at], &out.q[at], &out.k[at], &out.v[at], &out.o[at],
-                             fold ? nullptr : &out.gamma, fold ? nullptr : &out.gamma_attn, &out.x, &out.kv[at]};
+        LayerData data;
+        data.init = &c.sram_init;
+        data.x = &out.x;
+        data.layers.push_back(weights_of(out, r));
         LayerLowering lower(cfg, w, e, t, r, 0, &data);
         if (!lower.dataflow(M) || (attention && !lower.attention_dataflow(M)))
             throw SimulationError(fmt::format("the layer check needs the real data flow: batch <= tile_m, tile_n = {}{}", cfg.vector_bytes(),
@@ -693,9 +891,57 @@ LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint6
 }
 
 CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& opt) {
-    if (opt.functional)
-        throw SimulationError(
-            "functional mode is not yet supported for llama workloads (it is for gemm workloads); run without --functional");
+    if (opt.functional) return compile_model_check(cfg, w, opt.seed).compiled;
+    return compile_llama_with(cfg, w, opt, nullptr);
+}
+
+ModelCheck compile_model_check(const hw::HwConfig& cfg, const Workload& workload, uint64_t seed) {
+    Workload w = workload;
+    const int t = static_cast<int>(std::max<int64_t>(1, w.parallelism.tensor));
+    w.parallelism.tensor = t;
+    const ModelShape& m = w.model;
+    const int64_t M = tokens_per_step(w), H = m.hidden_size;
+    std::string why;
+    if (w.phase != Phase::Decode)
+        why = "phase: decode (prefill still moves data through per-operation buffers)";
+    else if (!attention_dataflow_ok(cfg, w, t, M) || !ends_dataflow_ok(cfg, w, M))
+        why = fmt::format("batch <= mapping.tile_m, tile_n = {}, int8 activations and KV cache, head_dim a multiple of 16, "
+                          "KV heads divisible by parallelism.tensor, an fp16 embedding and weights in SRAM", cfg.vector_bytes());
+    else if (m.intermediate_size % t != 0 || m.hidden_size % t != 0)
+        why = "parallelism.tensor dividing the hidden and FFN sizes";
+    if (!why.empty()) throw SimulationError("functional mode is not yet supported for this llama workload: it needs " + why);
+    ModelCheck out;
+    out.position = w.context_len;
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<float> unit(-1.0f, 1.0f), near_one(0.5f, 1.5f);
+    std::uniform_int_distribution<int64_t> token(0, m.vocab_size - 1);
+    for (int64_t i = 0; i < M; ++i) out.tokens.push_back(token(rng));
+    out.embedding.resize(static_cast<size_t>(m.vocab_size * H));
+    for (auto& v : out.embedding) v = round_to_fp16(unit(rng));
+    for (int64_t l = 0; l < m.num_hidden_layers; ++l) {
+        out.layers.push_back(random_layer(w, l, t, rng));
+        out.fused_qkv.push_back(qkv_fused(w, l));
+    }
+    std::vector<float> g(static_cast<size_t>(H));
+    for (auto& v : g) v = near_one(rng);
+    if (!w.mapping.fuse_norm) out.gamma_final = g;
+    // LM head: hidden x vocab, rows scaled by the final norm's weights when folded; column
+    // shards of ceil(vocab / t), the last padded with zero columns.
+    const int64_t vr = cdiv(m.vocab_size, t);
+    std::vector<float> head(static_cast<size_t>(H * vr * t), 0.0f);
+    const float a = 1.0f / std::sqrt(static_cast<float>(H));
+    for (int64_t r = 0; r < H; ++r)
+        for (int64_t c = 0; c < m.vocab_size; ++c)
+            head[static_cast<size_t>(r * vr * t + c)] = a * unit(rng) * (w.mapping.fuse_norm ? g[static_cast<size_t>(r)] : 1.0f);
+    const QuantizedMatrix hq = quantize(w.lm_head, head, H, vr * t);
+    for (int r = 0; r < t; ++r) out.lm_head.push_back(slice(hq, 0, H, r * vr, (r + 1) * vr));
+    CompileOptions o;
+    o.full_system = true;  // every chip carries its own values
+    out.compiled = compile_llama_with(cfg, w, o, &out);
+    return out;
+}
+
+CompiledWorkload compile_llama_with(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& opt, const ModelCheck* data) {
     const ModelShape& m = w.model;
     if (w.weight_location == WeightLocation::MemoryInterface && !cfg.memory_interface.present())
         throw InputError({w.file, 0, 0}, "weights.location", "memory_interface",
@@ -776,8 +1022,21 @@ CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const
                 const int ranks = opt.full_system ? static_cast<int>(t) : 1;
                 for (int rank = 0; rank < ranks; ++rank) {
                     ChipEmitter e(cfg, first_chip + rank, builder);
-                    LayerLowering lower(cfg, w, e, static_cast<int>(t), rank, first_chip);
-                    if (stage == 0)
+                    LayerData values;  // functional: this rank's parameters and where results go
+                    if (data != nullptr) {
+                        values.init = &out.sram_init;
+                        for (const LayerParams& lp : data->layers) values.layers.push_back(weights_of(lp, rank));
+                        values.tokens = &data->tokens;
+                        values.embedding = &data->embedding;
+                        values.gamma_final = data->gamma_final.empty() ? nullptr : &data->gamma_final;
+                        values.lm_head = &data->lm_head[static_cast<size_t>(rank)];
+                        values.results = &out.results;
+                        values.next_tokens = &out.next_tokens;
+                    }
+                    LayerLowering lower(cfg, w, e, static_cast<int>(t), rank, first_chip, data != nullptr ? &values : nullptr);
+                    if (stage == 0 && lower.ends_dataflow(M))
+                        lower.embedding_dataflow(M);
+                    else if (stage == 0)
                         lower.embedding(M);
                     else
                         lower.receive_from(static_cast<int>((stage - 1) * t) + rank, M);
@@ -786,6 +1045,8 @@ CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const
                     for (int64_t u = u0; u < u1; ++u) lower.layer_half(static_cast<int>(u / 2), u % 2 == 0, M, context);
                     if (stage + 1 < p)
                         lower.send_to(static_cast<int>((stage + 1) * t) + rank, M);
+                    else if (lower.ends_dataflow(M))
+                        lower.head_dataflow(M);
                     else
                         lower.head(w.batch);  // prefill: logits of the last position of each sequence
                     out.simulated_chips.push_back(first_chip + rank);

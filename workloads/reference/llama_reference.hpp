@@ -1,6 +1,7 @@
-// A straightforward reference for the feed-forward half of a LLaMA decoder layer with
-// quantized weights, written from the arithmetic contract of docs/compiler.md ("Real data
-// flow") and docs/isa.md, not from the compiler's code: one token at a time, plain loops.
+// A straightforward reference for a LLaMA decode step with quantized weights, written from
+// the arithmetic contract of docs/compiler.md ("Real data flow") and docs/isa.md, not from
+// the compiler's code (it shares only the weight formats): one token at a time, plain loops.
+// Used by tests/test_llama_functional.cpp and by `lpusim run --functional`.
 //   x' = x + sum over ranks r of down_r(q(silu(g_r) * u_r)),  g_r, u_r = gate_r, up_r(q(norm(x)))
 // Each step rounds to fp32 where the hardware op does; integer dot products are exact
 // (int32 wrap-around); fp16 products accumulate in fp32 per k-tile.
@@ -11,7 +12,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "sim/values.hpp"
 #include "workloads/compiler/weight_format.hpp"
 
 namespace lpu::ref {
@@ -37,7 +37,7 @@ inline QuantActs quantize_acts(const std::vector<float>& y, const FfnShape& s) {
     QuantActs q;
     q.v.resize(y.size());
     if (s.act_fp16) {
-        for (size_t i = 0; i < y.size(); ++i) q.v[i] = sim::half_to_float(sim::float_to_half(y[i]));
+        for (size_t i = 0; i < y.size(); ++i) q.v[i] = wl::round_to_fp16(y[i]);
         return q;
     }
     float amax = 0;
@@ -290,6 +290,50 @@ inline std::vector<float> attention_block(const std::vector<float>& x, int64_t s
         partial.push_back(matvec(quantize_acts(attn, s), wo[rs], s));
     }
     return add_all_reduced(x, partial, s);
+}
+
+// One decode step of a whole model for sequence `seq`: its token's embedding row, every
+// layer (attention half, then feed-forward half), the final norm and the LM head of every
+// rank. Returns the logits over the vocabulary. `Params` has the fields of
+// wl::ModelCheck (layers, embedding, gamma_final, lm_head, tokens, fused_qkv, position).
+template <typename Params>
+std::vector<float> model_logits(const Params& c, int64_t seq, int64_t vocab, int64_t kv_heads_total, int64_t heads_total,
+                                double rope_theta, const FfnShape& s) {
+    const int64_t H = s.hidden, tok = c.tokens[static_cast<size_t>(seq)];
+    std::vector<float> x(c.embedding.begin() + tok * H, c.embedding.begin() + (tok + 1) * H);
+    for (size_t l = 0; l < c.layers.size(); ++l) {
+        const auto& p = c.layers[l];
+        AttentionShape a;
+        a.heads = heads_total / s.tensor;
+        a.kv_heads = kv_heads_total / s.tensor;
+        a.head_dim = H / heads_total;
+        a.position = c.position;
+        a.rope_theta = rope_theta;
+        a.fused_qkv = c.fused_qkv[l];
+        std::vector<std::vector<KvCache>> caches;
+        for (const auto& rank : p.kv) {
+            caches.emplace_back();
+            for (const auto& st : rank) caches.back().push_back({st.k, st.v, st.k_scale, st.v_scale});
+        }
+        x = attention_block(x, seq, p.gamma_attn, p.q, p.k, p.v, p.o, caches, s, a);
+        x = ffn_block(x, p.gamma, p.gate, p.up, p.down, s);
+    }
+    const QuantActs xq = norm_quantized(x, c.gamma_final, s);
+    std::vector<float> logits;
+    for (const auto& shard : c.lm_head) {
+        const std::vector<float> part = matvec(xq, shard, s);
+        logits.insert(logits.end(), part.begin(), part.end());
+    }
+    logits.resize(static_cast<size_t>(vocab));
+    return logits;
+}
+
+// Greedy sampling: the index of the largest logit, the highest index among equal maxima.
+inline int64_t greedy(const std::vector<float>& logits) {
+    int64_t best = 0;
+    for (size_t i = 1; i < logits.size(); ++i)
+        if (logits[i] >= logits[static_cast<size_t>(best)]) best = static_cast<int64_t>(i);
+    return best;
 }
 
 }  // namespace lpu::ref
