@@ -56,6 +56,7 @@ int cmd_run(const Args& args) {
     po::options_description opts("run options");
     std::string hw, program, workload, out, trace_flag = "auto", models, trace_layers, trace_window, vcd;
     int trace_chips = -1;
+    uint64_t seed = 1;
     std::vector<std::string> sets, wsets;
     opts.add_options()("hw", po::value(&hw)->required(), "hardware config YAML")(
         "set", po::value(&sets)->composing(), "override a hardware field: dotted.path=value (repeatable)")(
@@ -65,6 +66,7 @@ int cmd_run(const Args& args) {
         "models-dir", po::value(&models), "where bundled models live (default: the source tree's workloads/models)")(
         "full-system", "simulate every chip instead of one representative per pipeline stage")(
         "functional", "carry real values through the instructions (slower)")(
+        "seed", po::value(&seed), "functional workloads: seed of the random weights and input tokens (default 1)")(
         "out", po::value(&out), "output directory (summary.json, reports, trace.json)")(
         "trace", po::value(&trace_flag),
         "trace.json: on, off, auto (auto: everything for runs under 2M instructions, else only chip 0)")(
@@ -93,6 +95,7 @@ int cmd_run(const Args& args) {
         w = wl::load_workload(workload, wsets, models.empty() ? models_dir() : models);
         wl::CompileOptions co;
         co.functional = functional;
+        co.seed = seed;
         co.full_system = vm.count("full-system") > 0;
         compiled = compile_for_run(cfg, *w, co);
         so = sim_options(compiled, functional, workload + " (compiled)");
