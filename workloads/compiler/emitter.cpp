@@ -102,8 +102,9 @@ uint64_t ChipEmitter::bank_free(int slice, size_t b, bool scratch) const {
     const auto s = static_cast<size_t>(slice);
     // Persistent data (loaded before the program runs) must stay clear of every address
     // scratch has used so far, not only of the scratch live now.
-    const uint64_t top = scratch ? scratch_[s][b] : std::max(scratch_[s][b], scratch_high_[s][b]);
-    return per_bank - next_free_[s][b] - top;
+    const uint64_t top = scratch || written_ ? scratch_[s][b] : std::max(scratch_[s][b], scratch_high_[s][b]);
+    // (written data may sit where scratch once was, below the high-water mark)
+    return next_free_[s][b] + top >= per_bank ? 0 : per_bank - next_free_[s][b] - top;
 }
 
 bool ChipEmitter::has_room(int slice, uint64_t vectors) const {

@@ -84,6 +84,14 @@ public:
     void scratch_rewind(const ScratchMark& m) { scratch_ = m; }
     // Data larger than a bank: consecutive pieces over the hemisphere's slices.
     std::vector<Region> alloc_spread(bool west, uint64_t vectors, const std::string& what, bool scratch);
+    // Persistent data the program itself writes before reading (a prefill's KV cache): unlike
+    // data loaded before the program runs, it may reuse space earlier scratch used.
+    std::vector<Region> reserve_written(bool west, uint64_t vectors, const std::string& what) {
+        written_ = true;
+        std::vector<Region> r = alloc_spread(west, vectors, what, false);
+        written_ = false;
+        return r;
+    }
     void read(const std::vector<Region>& rs, isa::StreamRef out, bool depends) {
         for (const Region& r : rs) read(r, 0, r.vectors, out, depends);
     }
@@ -122,6 +130,7 @@ private:
     std::vector<std::vector<uint64_t>> next_free_;  // per slice, per bank: next free vector (bottom)
     std::vector<std::vector<uint64_t>> scratch_;    // per slice, per bank: vectors used from the top
     std::vector<std::vector<uint64_t>> scratch_high_;  // per slice, per bank: the most scratch ever used
+    bool written_ = false;                            // inside reserve_written
     int64_t scratch_peak_vectors_ = 0;
     int alu_rr_ = 0;
     int plane_rr_ = 0;

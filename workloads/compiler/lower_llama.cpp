@@ -188,7 +188,7 @@ public:
         sh.n = N;
         sh.weight = spec;
         sh.act_fp16 = act_fp16;
-        sh.weights_via_dma = w_.weight_location == WeightLocation::MemoryInterface && category == "matmul";
+        sh.weights_via_dma = w_.weight_location == WeightLocation::MemoryInterface && (category == "matmul" || category == "lm_head");
         sh.what = fmt::format("layer {} {}", layer_, what);
         sh.weights_scratch = weights_scratch;
         const MatmulResult r = emit_matmul(ctx, sh);
@@ -251,8 +251,8 @@ public:
         const bool fp16 = w_.kv_cache == ElementType::Fp16;
         const WeightSpec kv_spec{fp16 ? WeightFormat::Fp16 : WeightFormat::Int8, 0};
         // The KV cache of this layer's heads: reserved once, for the whole context.
-        e_.alloc_spread(true, static_cast<uint64_t>(kv_local * context * hd * (fp16 ? 2 : 1) * 2 / cfg_.vector_bytes() + 1),
-                        "KV cache", false);
+        e_.reserve_written(true, static_cast<uint64_t>(kv_local * context * hd * (fp16 ? 2 : 1) * 2 / cfg_.vector_bytes() + 1),
+                           "KV cache");
         // Queries go through in chunks of tile_m rows (scores are never materialised for the
         // whole prompt, as in flash attention); each chunk installs K and V tiles again.
         const int64_t q_rows = M * group;
