@@ -153,6 +153,19 @@ TEST_CASE("mirrored tensor-parallel peers give the same cycles as simulating eve
     CHECK(r_rep.stats->sum_over_chips("bytes.c2c") * 2 == r_full.stats->sum_over_chips("bytes.c2c"));
 }
 
+TEST_CASE("LLaMA-2-70B fits the 576-chip system in int8, int4 and 3.5-bit", "[compiler]") {
+    // Whole-layer stages left int8 two layers (~227 MB) on some chips; half-layer stages and
+    // fused Q/K/V make it fit (docs/compiler.md sec. 1).
+    const auto cfg = hw::load_hw_config(source_path("configs/tsp-v1-x576.yaml"));
+    const std::string format = GENERATE("int8", "int4", "3p5");
+    CAPTURE(format);
+    const auto w = wl::load_workload(source_path("workloads/examples/llama2-70b-decode-" + format + ".yaml"), {}, kModels);
+    const auto c = wl::compile(cfg, w, {});
+    CHECK(c.tensor == 8);
+    CHECK(c.chips <= 576);
+    CHECK(c.sram_bytes_used <= int64_t{cfg.mem.slices} * cfg.mem.slice_bytes());
+}
+
 TEST_CASE("a model too large for the system fails with bytes needed, bytes available and minimum chips", "[compiler][cli]") {
     const auto r = test::run_cli("run --hw " + source_path("configs/tsp-v1.yaml") + " --workload " +
                                  source_path("workloads/examples/llama2-70b-decode-int8.yaml") + " --wset parallelism.tensor=1");

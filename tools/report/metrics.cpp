@@ -6,6 +6,22 @@
 
 namespace lpu::report {
 
+std::array<double, kCarriers> carrier_energy_J(const hw::HwConfig& cfg, const std::function<double(const char*)>& counter) {
+    const auto& e = cfg.energy;
+    constexpr double pJ = 1e-12;
+    std::array<double, kCarriers> j{};
+    j[kMac] = (counter("mxm.macs_int8") * e.mac_int8_pJ + counter("mxm.macs_fp16") * e.mac_fp16_pJ) * pJ;
+    j[kSramRead] = counter("bytes.sram_read") * e.sram_read_pJ_per_byte * pJ;
+    j[kSramWrite] = counter("bytes.sram_write") * e.sram_write_pJ_per_byte * pJ;
+    j[kStream] = counter("bytes.stream_hops") * e.stream_hop_pJ_per_byte * pJ;
+    j[kInstall] = counter("bytes.mxm_install") * e.mxm_install_pJ_per_byte * pJ;
+    j[kVxm] = counter("vxm.lane_ops") * e.vxm_op_pJ_per_lane * pJ;
+    j[kSxm] = counter("sxm.bytes") * e.sxm_op_pJ_per_byte * pJ;
+    j[kC2c] = counter("bytes.c2c_wire") * e.c2c_pJ_per_byte * pJ;
+    j[kMemIf] = counter("bytes.mem_if") * e.mem_if_pJ_per_byte * pJ;
+    return j;
+}
+
 double EnergyBreakdown::total_J() const {
     double t = static_J;
     for (const auto& [k, v] : dynamic_J) t += v;
@@ -58,17 +74,16 @@ RunMetrics compute_metrics(const hw::HwConfig& cfg, const sim::SimResult& r) {
     m.bank_conflicts = s.sum_over_chips("mem.bank_conflicts");
     m.bank_conflict_cycles = s.sum_over_chips("mem.bank_conflict_cycles");
 
-    const auto& e = cfg.energy;
-    constexpr double pJ = 1e-12;
-    m.energy.dynamic_J["mac"] = (macs_int8 * e.mac_int8_pJ + macs_fp16 * e.mac_fp16_pJ) * pJ;
-    m.energy.dynamic_J["sram"] = (m.bytes["sram_read"] * e.sram_read_pJ_per_byte + m.bytes["sram_write"] * e.sram_write_pJ_per_byte) * pJ;
-    m.energy.dynamic_J["stream"] = s.sum_over_chips("bytes.stream_hops") * e.stream_hop_pJ_per_byte * pJ;
-    m.energy.dynamic_J["install"] = m.bytes["mxm_install"] * e.mxm_install_pJ_per_byte * pJ;
-    m.energy.dynamic_J["vxm"] = s.sum_over_chips("vxm.lane_ops") * e.vxm_op_pJ_per_lane * pJ;
-    m.energy.dynamic_J["sxm"] = s.sum_over_chips("sxm.bytes") * e.sxm_op_pJ_per_byte * pJ;
-    m.energy.dynamic_J["c2c"] = s.sum_over_chips("bytes.c2c_wire") * e.c2c_pJ_per_byte * pJ;
-    m.energy.dynamic_J["mem_if"] = m.bytes["mem_if"] * e.mem_if_pJ_per_byte * pJ;
-    m.energy.static_J = e.static_W * m.seconds * std::max(m.simulated_chips, 1);
+    const auto j = carrier_energy_J(cfg, [&](const char* name) { return s.sum_over_chips(name); });
+    m.energy.dynamic_J["mac"] = j[kMac];
+    m.energy.dynamic_J["sram"] = j[kSramRead] + j[kSramWrite];
+    m.energy.dynamic_J["stream"] = j[kStream];
+    m.energy.dynamic_J["install"] = j[kInstall];
+    m.energy.dynamic_J["vxm"] = j[kVxm];
+    m.energy.dynamic_J["sxm"] = j[kSxm];
+    m.energy.dynamic_J["c2c"] = j[kC2c];
+    m.energy.dynamic_J["mem_if"] = j[kMemIf];
+    m.energy.static_J = cfg.energy.static_W * m.seconds * std::max(m.simulated_chips, 1);
     m.average_power_W_per_chip = m.seconds > 0 ? m.energy.total_J() / m.seconds / std::max(m.simulated_chips, 1) : 0;
     return m;
 }

@@ -2,6 +2,8 @@
 // unit kind, bytes per level, energy and power. Every figure is defined in docs/metrics.md.
 #pragma once
 
+#include <array>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -11,6 +13,11 @@
 #include "sim/simulation.hpp"
 
 namespace lpu::report {
+
+// The energy model (docs/power.md): dynamic energy per carrier, in J, from the activity
+// counters `counter(name)` returns (one chip's, or summed over chips).
+enum EnergyCarrier { kMac, kSramRead, kSramWrite, kStream, kInstall, kVxm, kSxm, kC2c, kMemIf, kCarriers };
+std::array<double, kCarriers> carrier_energy_J(const hw::HwConfig& cfg, const std::function<double(const char*)>& counter);
 
 struct EnergyBreakdown {
     std::map<std::string, double> dynamic_J;  // mac, sram, stream, install, vxm, sxm, c2c, mem_if

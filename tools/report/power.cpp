@@ -6,6 +6,7 @@
 
 #include "sim/engine.hpp"
 #include "tools/report/csv.hpp"
+#include "tools/report/metrics.hpp"
 
 namespace lpu::report {
 
@@ -13,8 +14,8 @@ namespace {
 
 using isa::Opcode;
 
-// Finer than kEnergyComponentNames: SRAM reads and writes have their own carriers.
-enum Carrier { kMac, kSramRead, kSramWrite, kStream, kInstall, kVxm, kSxm, kC2c, kMemIf, kCarriers };
+// Carriers (metrics.hpp) to the components of kEnergyComponentNames: SRAM reads and writes
+// are one component.
 constexpr std::array<int, kCarriers> kComponentOf = {0, 1, 1, 2, 3, 4, 5, 6, 7};
 
 bool consumes_stream(const sim::ExecRecord& r) {
@@ -60,31 +61,12 @@ double weight(const sim::ExecRecord& r, int c) {
     }
 }
 
-// Per carrier energy of one chip, in J: the formulas of compute_metrics, per chip.
-std::array<double, kCarriers> carrier_energy_J(const hw::HwConfig& cfg, const sim::StatsRegistry& s,
-                                               int chip) {
-    const auto& e = cfg.energy;
-    constexpr double pJ = 1e-12;
-    auto v = [&](const char* name) { return s.value(fmt::format("chip{}.{}", chip, name)); };
-    std::array<double, kCarriers> j{};
-    j[kMac] = (v("mxm.macs_int8") * e.mac_int8_pJ + v("mxm.macs_fp16") * e.mac_fp16_pJ) * pJ;
-    j[kSramRead] = v("bytes.sram_read") * e.sram_read_pJ_per_byte * pJ;
-    j[kSramWrite] = v("bytes.sram_write") * e.sram_write_pJ_per_byte * pJ;
-    j[kStream] = v("bytes.stream_hops") * e.stream_hop_pJ_per_byte * pJ;
-    j[kInstall] = v("bytes.mxm_install") * e.mxm_install_pJ_per_byte * pJ;
-    j[kVxm] = v("vxm.lane_ops") * e.vxm_op_pJ_per_lane * pJ;
-    j[kSxm] = v("sxm.bytes") * e.sxm_op_pJ_per_byte * pJ;
-    j[kC2c] = v("bytes.c2c_wire") * e.c2c_pJ_per_byte * pJ;
-    j[kMemIf] = v("bytes.mem_if") * e.mem_if_pJ_per_byte * pJ;
-    return j;
-}
-
 }  // namespace
 
 std::array<double, kEnergyComponents> chip_dynamic_energy_J(const hw::HwConfig& cfg,
                                                             const sim::StatsRegistry& stats, int chip) {
     std::array<double, kEnergyComponents> out{};
-    const auto carriers = carrier_energy_J(cfg, stats, chip);
+    const auto carriers = carrier_energy_J(cfg, [&](const char* name) { return stats.value(fmt::format("chip{}.{}", chip, name)); });
     for (int c = 0; c < kCarriers; ++c)
         out[static_cast<size_t>(kComponentOf[static_cast<size_t>(c)])] += carriers[static_cast<size_t>(c)];
     return out;
@@ -121,7 +103,8 @@ PowerSeries compute_power(const hw::HwConfig& cfg, const sim::SimResult& r, cons
 
     std::vector<std::array<double, kCarriers>> energy(p.chips.size()), weights(p.chips.size());
     for (size_t c = 0; c < p.chips.size(); ++c) {
-        energy[c] = r.stats ? carrier_energy_J(cfg, *r.stats, p.chips[c]) : std::array<double, kCarriers>{};
+        energy[c] = r.stats ? carrier_energy_J(cfg, [&](const char* name) { return r.stats->value(fmt::format("chip{}.{}", p.chips[c], name)); })
+                            : std::array<double, kCarriers>{};
         weights[c] = {};
     }
     const std::vector<sim::ExecRecord> none;
