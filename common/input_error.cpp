@@ -10,9 +10,25 @@ std::string format_location(const SourceLocation& where) {
     return fmt::format("{}:{}:{}", where.file, where.line, where.column);
 }
 
+namespace {
+// The value as the user typed it, but with control bytes (a NUL, an escape sequence) shown
+// as \xNN so that the message itself stays printable.
+std::string printable(const std::string& s) {
+    std::string out;
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f)
+            out += fmt::format("\\x{:02x}", u);
+        else
+            out += c;
+    }
+    return out;
+}
+}  // namespace
+
 InputError::InputError(SourceLocation where, std::string field, std::string value, std::string expected)
     : std::runtime_error(fmt::format("{}: {}: got '{}', expected {}", format_location(where),
-                                     field.empty() ? "value" : field, value, expected)),
+                                     field.empty() ? "value" : printable(field), printable(value), expected)),
       where_(std::move(where)),
       field_(std::move(field)) {}
 

@@ -138,18 +138,18 @@ std::shared_ptr<YamlSource> load_yaml_file(const std::string& path) {
     return load_yaml_text(read_file(path, kMaxYamlBytes + 1), path);
 }
 
-void apply_override(YamlSource& src, const std::string& assignment) {
-    const SourceLocation where{"--set " + assignment, 0, 0};
+void apply_override(YamlSource& src, const std::string& assignment, const std::string& flag) {
+    const SourceLocation where{flag + " " + assignment, 0, 0};
     const auto eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0)
-        throw InputError(where, "--set", assignment, "dotted.path=value, e.g. mxm.planes=8");
+        throw InputError(where, flag, assignment, "dotted.path=value, e.g. mxm.planes=8");
     const std::string path = assignment.substr(0, eq);
     const std::string value_text = assignment.substr(eq + 1);
     std::vector<std::string> parts;
     for (size_t start = 0;;) {
         size_t dot = path.find('.', start);
         parts.push_back(path.substr(start, dot - start));
-        if (parts.back().empty()) throw InputError(where, "--set", path, "a dotted path without empty parts");
+        if (parts.back().empty()) throw InputError(where, flag, path, "a dotted path without empty parts");
         if (dot == std::string::npos) break;
         start = dot + 1;
     }
@@ -173,7 +173,7 @@ void apply_override(YamlSource& src, const std::string& assignment) {
         chain.push_back(next);
     }
     chain.back()[parts.back()] = value;
-    src.overrides[path] = "--set " + assignment;
+    src.overrides[path] = flag + " " + assignment;
 }
 
 FieldReader::FieldReader(std::shared_ptr<const YamlSource> src, YAML::Node node, std::string path)

@@ -32,7 +32,8 @@ std::shared_ptr<YamlSource> load_yaml_text(const std::string& text, const std::s
 // Apply `dotted.path=value` to the document (creating the path if absent, so that an
 // unknown key is still reported by the reader). The value is parsed as a YAML scalar or
 // flow collection. Malformed assignment -> InputError at "--set".
-void apply_override(YamlSource& src, const std::string& assignment);
+// `flag` names the option in messages: "--set" (hardware) or "--wset" (workload).
+void apply_override(YamlSource& src, const std::string& assignment, const std::string& flag = "--set");
 
 // file:line:column of a YAML node (1-based; 0 when the node has no position).
 SourceLocation mark_location(const std::string& file, const YAML::Mark& m);

@@ -241,7 +241,7 @@ TEST_CASE("phase-specific lengths are required for their phase and bounded by th
     CHECK_THROWS_AS(load_text(kBase, {"phase=prefill", "seq_len=0"}), InputError);
 }
 
-TEST_CASE("workload overrides with --set go through the same validation") {
+TEST_CASE("workload overrides (--wset) go through the same validation, named --wset in messages") {
     const Workload w = load_workload(
         example("tiny-llama-decode.yaml"),
         {"context_len=512", "weights.format=int8", "weights.group_size=0", "mapping.tile_k=160", "batch=4",
@@ -259,7 +259,7 @@ TEST_CASE("workload overrides with --set go through the same validation") {
         FAIL("expected an error");
     } catch (const InputError& e) {
         CHECK(e.field() == "mapping.tile_k");
-        CHECK(e.where().file == "--set mapping.tile_k=0");
+        CHECK(e.where().file == "--wset mapping.tile_k=0");
     }
     // A whole list replaced from the command line; errors inside it name the --set.
     const std::string set_list = "weights.overrides=[{layers: 5, format: int4}]";
@@ -268,7 +268,7 @@ TEST_CASE("workload overrides with --set go through the same validation") {
         FAIL("expected an error");
     } catch (const InputError& e) {
         CHECK(e.field() == "weights.overrides[0].layers");
-        CHECK(e.where().file == "--set " + set_list);
+        CHECK(e.where().file == "--wset " + set_list);
     }
     const Workload l =
         load_workload(example("tiny-llama-decode.yaml"),

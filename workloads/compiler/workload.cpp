@@ -308,14 +308,14 @@ int element_bytes(ElementType t) { return t == ElementType::Int8 ? 1 : 2; }
 Workload load_workload(const std::string& path, const std::vector<std::string>& overrides,
                        const std::string& models_dir) {
     auto src = load_yaml_file(path);
-    for (const auto& o : overrides) apply_override(*src, o);
+    for (const auto& o : overrides) apply_override(*src, o, "--wset");
     return read_workload(src, models_dir);
 }
 
 Workload load_workload_text(const std::string& text, const std::string& file_name,
                             const std::vector<std::string>& overrides, const std::string& models_dir) {
     auto src = load_yaml_text(text, file_name);
-    for (const auto& o : overrides) apply_override(*src, o);
+    for (const auto& o : overrides) apply_override(*src, o, "--wset");
     return read_workload(src, models_dir);
 }
 
