@@ -254,20 +254,25 @@ public:
         e_.reserve_written(true, static_cast<uint64_t>(kv_local * context * hd * (fp16 ? 2 : 1) * 2 / cfg_.vector_bytes() + 1),
                            "KV cache");
         // Queries go through in chunks of tile_m rows (scores are never materialised for the
-        // whole prompt, as in flash attention); each chunk installs K and V tiles again.
+        // whole prompt, as in flash attention); each chunk installs K and V tiles again. Rows
+        // are token-major (token x group + head). In prefill a chunk of one sequence attends
+        // only to the positions up to its last token (causal: later key tiles are skipped).
         const int64_t q_rows = M * group;
         const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(w_.mapping.tile_m, q_rows));
+        const bool causal = w_.phase == Phase::Prefill;
         for (int64_t h = 0; h < kv_local; ++h)
             for (int64_t q0 = 0; q0 < q_rows; q0 += chunk) {
                 const int64_t n = std::min(chunk, q_rows - q0);
+                const int64_t first = q0 / group, last = (q0 + n - 1) / group;
+                const int64_t positions = causal && first / context == last / context ? last % context + 1 : context;
                 // scores = q K^T: the K cache (head_dim x context) is installed like weights
-                matmul(fmt::format("kv head {} scores", h), n, hd, context, kv_spec, fp16, "attention", true);
-                vector_pass("softmax", rows(context, n),
+                matmul(fmt::format("kv head {} scores", h), n, hd, positions, kv_spec, fp16, "attention", true);
+                vector_pass("softmax", rows(positions, n),
                             {{Opcode::RedMax}, {Opcode::Sub, true}, {Opcode::Exp}, {Opcode::RedSum}, {Opcode::Recip},
                              {Opcode::Mul, true}, {Opcode::Cvt}},
                             fp16 ? DType::Fp16 : DType::Int8);
                 // out = P V: the V cache (context x head_dim)
-                matmul(fmt::format("kv head {} values", h), n, context, hd, kv_spec, fp16, "attention", true);
+                matmul(fmt::format("kv head {} values", h), n, positions, hd, kv_spec, fp16, "attention", true);
             }
     }
 
