@@ -290,7 +290,7 @@ void Assembler::directive(std::span<const Token> tokens, int line) {
         const QueueKey key{chip_, *unit, static_cast<uint32_t>(*index)};
         const auto [it, inserted] = queue_by_key_.try_emplace(key, program_.queues.size());
         if (inserted) {
-            program_.queues.push_back(Queue{chip_, *unit, static_cast<uint32_t>(*index), {}, {}});
+            program_.queues.push_back(Queue{chip_, *unit, static_cast<uint32_t>(*index), {}, {}, static_cast<uint32_t>(line)});
             labels_.emplace_back();
         }
         current_ = it->second;

@@ -31,7 +31,10 @@ struct Queue {
     uint32_t index = 0;  // slice, plane, ALU, link ... within the unit kind
     std::vector<Instruction> instructions;
     std::map<uint32_t, std::string> labels;  // instruction index -> label name
-    friend bool operator==(const Queue&, const Queue&) = default;
+    uint32_t line = 0;  // source line of its first .queue directive (0 = unknown); not semantic
+    friend bool operator==(const Queue& a, const Queue& b) {
+        return a.chip == b.chip && a.unit == b.unit && a.index == b.index && a.instructions == b.instructions && a.labels == b.labels;
+    }
 };
 
 struct Program {

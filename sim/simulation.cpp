@@ -125,7 +125,8 @@ void validate_placement(const hw::HwConfig& cfg, const isa::Program& program, co
     std::set<std::tuple<uint32_t, isa::Unit, uint32_t>> seen;
     std::map<uint32_t, int> queues_per_chip;
     for (const auto& q : program.queues) {
-        const int line = q.instructions.empty() ? 0 : static_cast<int>(q.instructions.front().line);
+        // the .queue directive's line when the program came from text, else its first instruction's
+        const int line = q.line > 0 ? static_cast<int>(q.line) : q.instructions.empty() ? 0 : static_cast<int>(q.instructions.front().line);
         if (q.chip >= static_cast<uint32_t>(cfg.system.chips))
             throw InputError({file, line, 0}, ".chip", std::to_string(q.chip),
                              fmt::format("a chip index below system.chips = {}", cfg.system.chips));
