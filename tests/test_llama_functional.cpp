@@ -1,5 +1,5 @@
 // Functional co-simulation of compiled LLaMA layers against the straightforward reference of
-// tests/reference/llama_reference.hpp: the simulated chips must carry exactly the values the
+// workloads/reference/llama_reference.hpp: the simulated chips must carry exactly the values the
 // reference computes with the same quantized weights.
 #include <catch2/catch.hpp>
 
@@ -36,7 +36,7 @@ ref::FfnShape shape_of(const hw::HwConfig& cfg, const wl::Workload& w, int tenso
     shape.eps = w.model.rms_norm_eps;
     shape.act_fp16 = w.activations == wl::ElementType::Fp16;
     shape.lanes = cfg.vector_bytes();
-    shape.tile_k = w.mapping.tile_k;
+    shape.tile_k = std::min<int64_t>(w.mapping.tile_k, cfg.mxm.rows);
     return shape;
 }
 

@@ -102,7 +102,7 @@ wl::CompiledWorkload compile_for_run(const hw::HwConfig& cfg, const wl::Workload
     s.eps = w.model.rms_norm_eps;
     s.act_fp16 = w.activations == wl::ElementType::Fp16;
     s.lanes = cfg.vector_bytes();
-    s.tile_k = w.mapping.tile_k;
+    s.tile_k = std::min<int64_t>(w.mapping.tile_k, cfg.mxm.rows);
     for (int64_t m = 0; m < static_cast<int64_t>(mc.tokens.size()); ++m) {
         const std::vector<float> logits = ref::model_logits(mc, m, w.model.vocab_size, w.model.num_key_value_heads,
                                                             w.model.num_attention_heads, w.model.rope_theta, s);

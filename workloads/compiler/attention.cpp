@@ -17,7 +17,6 @@ using isa::Unit;
 
 
 
-void put_f32(std::vector<uint8_t>& bytes, size_t at, float v) { std::memcpy(bytes.data() + at, &v, 4); }
 
 }  // namespace
 
@@ -25,7 +24,7 @@ bool DecodeAttention::west(const Region& r) const { return r.slice < e_.slices_p
 isa::StreamRef DecodeAttention::in(const Region& r, int reg) const { return stream(reg, west(r)); }
 isa::StreamRef DecodeAttention::to(const Region& r, int reg) const { return stream(reg, !west(r)); }
 // Caches alternate between the hemispheres (by layer and KV head) so that neither fills up
-// first; each is served by the first plane on its side.
+// first; each is served by the first plane on its side (on a one-plane chip, by that plane).
 bool DecodeAttention::cache_west(int64_t j) const { return (layer_ + j) % 2 == 0; }
 int DecodeAttention::plane_for(int64_t j) const { return cache_west(j) ? 0 : (e_.cfg().mxm.planes + 1) / 2 % e_.cfg().mxm.planes; }
 
@@ -169,7 +168,7 @@ Tensor DecodeAttention::run(const HeadSource& q, const HeadSource& k, const Head
     for (int64_t m = 0; m < s_.sequences; ++m)
         for (int64_t j = 0; j < s_.kv_heads; ++j) append(caches_[static_cast<size_t>(m * s_.kv_heads + j)], m, k, v, j);
 
-    DataflowOps ops(e_, g, layer_);
+    DataflowOps ops(e_, g);
     std::vector<Tensor> outs;  // [m * kv_heads + j]: g rows x head_dim lanes, fp32
     for (int64_t m = 0; m < s_.sequences; ++m)
         for (int64_t j = 0; j < s_.kv_heads; ++j) {
@@ -281,7 +280,7 @@ Tensor DecodeAttention::run(const HeadSource& q, const HeadSource& k, const Head
     // element offsets in the output chunks (sxm.shift up, and down for a head that crosses
     // into the next chunk), pieces of one chunk summed on the VXM.
     e_.tag("attention", layer_);
-    DataflowOps rows_ops(e_, s_.sequences, layer_);
+    DataflowOps rows_ops(e_, s_.sequences);
     Tensor out = rows_ops.alloc(s_.q_heads * hd, DType::Int8, false, "attention output");
     *out_scale = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * s_.sequences), "attention output scale", true);
     const int alu = e_.next_alu();
@@ -289,7 +288,7 @@ Tensor DecodeAttention::run(const HeadSource& q, const HeadSource& k, const Head
         std::vector<Region> amax;
         for (int64_t j = 0; j < s_.kv_heads; ++j)
             amax.push_back(ops.reduce(outs[static_cast<size_t>(m * s_.kv_heads + j)], Reduce::MaxAbs, "output max"));
-        // fold the heads' rows: max(row1, row0), then max(row_i, running max)
+        // fold the heads' rows: max(row1, row0), then max(row_i, running max); + kScaleFloor
         const Region am = e_.alloc_in_hemisphere(false, 4, "output max", true);
         for (int64_t i = 0; i < s_.kv_heads * g; ++i) {
             const Region& a = amax[static_cast<size_t>(i / g)];
@@ -301,7 +300,9 @@ Tensor DecodeAttention::run(const HeadSource& q, const HeadSource& k, const Head
                 e_.emit(Unit::Vxm, alu, Opcode::Max, {1, s(stream(30, false)), s(i == 1 ? stream(26, false) : stream(29, true)),
                                                        s(stream(29, true)), static_cast<int64_t>(DType::Fp32)});
         }
-        e_.write(am, 0, 4, stream(29, true));
+        e_.emit(Unit::Vxm, alu, Opcode::AddImm, {1, s(stream(29, true)), imm_bits(kScaleFloor), s(stream(31, true)),
+                                                  static_cast<int64_t>(DType::Fp32)});
+        e_.write(am, 0, 4, stream(31, true));
         e_.fence();
         const Region inv = e_.alloc_in_hemisphere(false, 4, "output scale", true);
         e_.read(am, 0, 4, stream(26, false), true);

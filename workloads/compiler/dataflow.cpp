@@ -127,6 +127,12 @@ Tensor DataflowOps::quantize(const Tensor& y, DType to_type, Region* token_scale
     const Region amax = reduce(y, Reduce::MaxAbs, "activation max");
     const Region inv = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "activation scale", true);
     *token_scale = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "activation scale", true);
+    // + kScaleFloor: an all-zero row gets scale 1e-30 instead of 1/0 (no change to any max
+    // above ~1e-23, where it is below half an ulp)
+    e_.read(amax, 0, amax.vectors, in(amax, kOperandA), true);
+    with_imm(alu, Opcode::AddImm, in(amax, kOperandA), kScaleFloor, to(inv, kChain3));
+    e_.write(amax, 0, amax.vectors, to(inv, kChain3));
+    e_.fence();
     e_.read(amax, 0, amax.vectors, in(amax, kOperandA), true);
     unary(alu, Opcode::Recip, in(amax, kOperandA), to(inv, kChain0));
     with_imm(alu, Opcode::MulImm, to(inv, kChain0), 127.0f, to(inv, kChain1));
@@ -249,10 +255,8 @@ std::vector<Region> DataflowOps::slots(const Tensor& x, int t) {
     // divide the chunks), so each pair of ranks exchanges the same messages both ways.
     const int64_t per = (static_cast<int64_t>(x.chunks.size()) + t - 1) / t, n = per * t;
     std::vector<Region> slot(x.chunks.begin(), x.chunks.end());
-    if (static_cast<int64_t>(slot.size()) < n) {
-        const Region pad = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "all-reduce padding", true);
-        slot.resize(static_cast<size_t>(n), pad);
-    }
+    while (static_cast<int64_t>(slot.size()) < n)  // each its own buffer: ranks write them
+        slot.push_back(e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "all-reduce padding", true));
     return slot;
 }
 

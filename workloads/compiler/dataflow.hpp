@@ -2,7 +2,7 @@
 // "Real data flow"): each operation reads the regions its producer wrote and writes a new
 // tensor or updates one in place, so a functional simulation carries the model's values.
 // The arithmetic of every operation (which fp32 roundings, in which order) is the contract
-// that the reference in tests/reference/llama_reference.hpp follows.
+// that the reference in workloads/reference/llama_reference.hpp follows.
 #pragma once
 
 #include <cstdint>
@@ -13,13 +13,17 @@
 
 namespace lpu::wl {
 
+// Added to the max |y| before per-row int8 quantization, so that an all-zero row gets a
+// finite scale (docs/compiler.md sec. 3).
+inline constexpr float kScaleFloor = 1e-30f;
+
 // Reductions of a tensor to one value per row (broadcast over the lanes): lanes in order
 // within a chunk (vxm.rsum / vxm.rmax), then chunks folded in order.
 enum class Reduce { SumSquares, Sum, Max, MaxAbs };
 
 class DataflowOps {
 public:
-    DataflowOps(ChipEmitter& e, int64_t tokens, int layer) : e_(e), m_(tokens), layer_(layer) {}
+    DataflowOps(ChipEmitter& e, int64_t tokens) : e_(e), m_(tokens) {}
 
     // A tensor of `elems` elements per token in the given hemisphere (scratch unless stated).
     Tensor alloc(int64_t elems, isa::DType type, bool west, const std::string& what, bool scratch = true);
@@ -29,8 +33,9 @@ public:
     Region rms_inverse(const Tensor& x, double eps);
     // y_c = x_c * r (then * gamma_c, gamma stored as M identical rows per chunk), fp32.
     Tensor scale_rows(const Tensor& x, const Region& r, const Tensor* gamma);
-    // To the matmul input type. fp16: round. int8, per token: a = max |y| over all chunks,
-    // q = sat_round(y * fp32(fp32(1/a) * 127)); *token_scale gets fp32(a * fp32(1/127)).
+    // To the matmul input type. fp16: round. int8, per token: a = fp32(max |y| over all
+    // chunks + kScaleFloor), q = sat_round(y * fp32(fp32(1/a) * 127)); *token_scale gets
+    // fp32(a * fp32(1/127)).
     Tensor quantize(const Tensor& y, isa::DType to, Region* token_scale);
     // x_c = x_c * r for every chunk (r: one broadcast row per token).
     void scale_in_place(Tensor& x, const Region& r);
@@ -76,7 +81,6 @@ private:
 
     ChipEmitter& e_;
     int64_t m_;
-    int layer_;
 };
 
 }  // namespace lpu::wl

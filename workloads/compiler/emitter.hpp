@@ -155,6 +155,8 @@ inline constexpr int kVxmStreamBase = 26;
 isa::StreamRef stream(int id, bool east, int width = 1);
 int64_t s(isa::StreamRef r);  // encoded operand
 int64_t imm_bits(float v);    // an fp32 immediate operand (vxm.addi, vxm.muli)
+// Functional images: an fp32 value at byte `at` (little-endian, as the chip stores it).
+void put_f32(std::vector<uint8_t>& bytes, size_t at, float v);
 inline int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 }  // namespace lpu::wl

@@ -83,7 +83,7 @@ public:
         // step; operations' own buffers are scratch, released after each operation.
         const int64_t M = tokens_per_step(w);
         if (dataflow(M)) {
-            resid_ = DataflowOps(e_, M, -1).alloc(m_.hidden_size, DType::Fp32, false, "residual stream", false);
+            resid_ = DataflowOps(e_, M).alloc(m_.hidden_size, DType::Fp32, false, "residual stream", false);
             if (fd_ != nullptr && fd_->x != nullptr) put_rows(*resid_, *fd_->x, M);
         } else {
             e_.alloc_spread(false, static_cast<uint64_t>(4 * rows(m_.hidden_size, M)), "residual stream", false);
@@ -337,7 +337,7 @@ public:
     // Functional data (fd_) makes it carry values; the arithmetic is DataflowOps'.
     void feed_forward(int64_t M) {
         const ChipEmitter::ScratchMark mark = e_.scratch_mark();
-        DataflowOps ops(e_, M, layer_);
+        DataflowOps ops(e_, M);
         const bool act16 = w_.activations == ElementType::Fp16;
         const DType act_t = act16 ? DType::Fp16 : DType::Int8;
         const int64_t h = m_.hidden_size, ir = m_.intermediate_size / t_, lanes = cfg_.vector_bytes();
@@ -439,7 +439,7 @@ public:
     // Norm, Q/K/V, RoPE, attention over the KV cache, O projection, all-reduce, residual.
     void attention_half(int64_t M, int64_t context) {
         const ChipEmitter::ScratchMark mark = e_.scratch_mark();
-        DataflowOps ops(e_, M, layer_);
+        DataflowOps ops(e_, M);
         const int64_t h = m_.hidden_size, hd = m_.head_dim(), hq = m_.num_attention_heads / t_, kvl = m_.num_key_value_heads / t_;
         const int64_t position = context - 1;
         e_.tag("norm", layer_);
@@ -502,7 +502,7 @@ public:
     void embedding_dataflow(int64_t M) {
         layer_ = -1;
         e_.tag("embedding", -1);
-        DataflowOps ops(e_, M, -1);
+        DataflowOps ops(e_, M);
         const int64_t lanes = cfg_.vector_bytes(), chunks = static_cast<int64_t>(resid_->chunks.size());
         const int64_t per = cdiv(chunks, t_), vocab = m_.vocab_size;
         const int64_t piece_rows = std::max<int64_t>(1, cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice / 4);
@@ -546,7 +546,7 @@ public:
     // then the ranks' (max, index) pairs exchanged and combined the same way.
     void head_dataflow(int64_t M) {
         layer_ = -1;
-        DataflowOps ops(e_, M, -1);
+        DataflowOps ops(e_, M);
         const bool act16 = w_.activations == ElementType::Fp16;
         const int64_t lanes = cfg_.vector_bytes(), vr = cdiv(m_.vocab_size, t_);
         const int64_t real = std::min(vr, m_.vocab_size - rank_ * vr);  // this rank's columns that are tokens
@@ -570,13 +570,16 @@ public:
                                          std::max<int64_t>(0, std::min<int64_t>(lanes, real - static_cast<int64_t>(c) * lanes)),
                                          rank_ * vr + static_cast<int64_t>(c) * lanes, 0, DType::Fp32});
         e_.tag("sampling", -1);
-        // columns that are no token (padding of the last chunk, past the vocabulary): -1e30
-        std::vector<float> idx(static_cast<size_t>(vr)), pad(static_cast<size_t>(vr), 0.0f);
-        for (int64_t e = 0; e < vr; ++e) {
+        // Every lane of the logits' chunks that is no token (past this rank's share of the
+        // vocabulary, or past the vocabulary itself) gets -1e30, so it never wins the max.
+        const int64_t lanes_all = static_cast<int64_t>(logits.chunks.size()) * lanes;
+        std::vector<float> idx(static_cast<size_t>(lanes_all)), pad(static_cast<size_t>(lanes_all), 0.0f);
+        for (int64_t e = 0; e < lanes_all; ++e) {
             idx[static_cast<size_t>(e)] = static_cast<float>(rank_ * vr + e);
             if (e >= real) pad[static_cast<size_t>(e)] = -1e30f;
         }
-        Tensor idx_t = ops.alloc(vr, DType::Fp32, true, "token indices", false), pad_t = ops.alloc(vr, DType::Fp32, true, "vocabulary mask", false);
+        Tensor idx_t = ops.alloc(lanes_all, DType::Fp32, true, "token indices", false),
+               pad_t = ops.alloc(lanes_all, DType::Fp32, true, "vocabulary mask", false);
         if (fd_ != nullptr) {
             put_rows(idx_t, idx, M);
             put_rows(pad_t, pad, M);
@@ -914,6 +917,9 @@ ModelCheck compile_model_check(const hw::HwConfig& cfg, const Workload& workload
                           "KV heads divisible by parallelism.tensor, an fp16 embedding and weights in SRAM", cfg.vector_bytes());
     else if (m.intermediate_size % t != 0 || m.hidden_size % t != 0)
         why = "parallelism.tensor dividing the hidden and FFN sizes";
+    else if (static_cast<double>(weight_bytes(w).total()) > 2e9)
+        why = fmt::format("a small model: its random weights are made and checked on the host, and {} has {}", m.name,
+                          gb(static_cast<double>(weight_bytes(w).total())));
     if (!why.empty()) throw SimulationError("functional mode is not yet supported for this llama workload: it needs " + why);
     ModelCheck out;
     out.position = w.context_len;

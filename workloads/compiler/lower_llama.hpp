@@ -10,13 +10,6 @@ namespace lpu::wl {
 
 CompiledWorkload compile_llama(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& options);
 
-// Functional check of decoder layer 0 in decode: its attention half (RMSNorm, Q/K/V, RoPE,
-// KV-cache append, attention, O, all-reduce, residual add) and/or its feed-forward half
-// (RMSNorm, gate/up, SwiGLU, down, all-reduce, residual add), compiled exactly as in
-// compile_llama, with random weights quantized in the workload's formats and a random int8
-// KV cache for the positions before this one. Every rank of the tensor group gets its
-// program (no mirroring); `compiled.results` locate the residual stream on chip 0 after the
-// layer. The data are what an independent reference needs to recompute it.
 // Random parameters of one layer, per rank of the tensor group.
 struct LayerParams {
     std::vector<float> gamma;       // feed-forward RMSNorm weights; empty when mapping.fuse_norm folded them into gate/up
@@ -31,6 +24,13 @@ struct LayerCheck : LayerParams {
     bool fused_qkv = false;  // q, k, v quantized together (one matmul)
     int64_t position = 0;    // of the new token
 };
+// Functional check of decoder layer 0 in decode: its attention half (RMSNorm, Q/K/V, RoPE,
+// KV-cache append, attention, O, all-reduce, residual add) and/or its feed-forward half
+// (RMSNorm, gate/up, SwiGLU, down, all-reduce, residual add), compiled exactly as in
+// compile_llama, with random weights quantized in the workload's formats and a random int8
+// KV cache for the positions before this one. Every rank of the tensor group gets its
+// program (no mirroring); `compiled.results` locate the residual stream on chip 0 after the
+// layer. The data are what an independent reference needs to recompute it.
 LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint64_t seed, bool attention, bool feed_forward);
 
 // Functional simulation of a whole model's decode step (what `run --functional` compiles):

@@ -25,7 +25,6 @@ constexpr int kScaleIn = kVxmStreamBase + 4;
 int epilogue_register(int local, bool sum) { return local == 0 ? (sum ? 29 : 28) : (sum ? 31 : 27); }
 
 
-void put_f32(std::vector<uint8_t>& bytes, size_t at, float v) { std::memcpy(bytes.data() + at, &v, 4); }
 
 // The slices that feed one plane: its hemisphere, split between the planes sharing it.
 std::vector<int> feed_slices(const ChipEmitter& e, int plane, int planes_used) {
@@ -517,7 +516,9 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                 }
             }
         }
-        if (!functional) e.scratch_rewind(mark);
+        // With activations from the previous operation the outputs are the next one's input:
+        // they (and the staging buffers) live until the caller releases its scratch.
+        if (!functional && own_act) e.scratch_rewind(mark);
     }
     return res;
 }

@@ -24,7 +24,7 @@ struct FfnShape {
     double eps = 1e-5;
     bool act_fp16 = false;
     int64_t lanes = 320;   // elements per chunk (vector lanes)
-    int64_t tile_k = 320;  // mapping.tile_k (cut to a divisor of the group for grouped formats)
+    int64_t tile_k = 320;  // min(mapping.tile_k, mxm.rows) (then cut to a divisor of the group for grouped formats)
 };
 
 // Quantized activations of one token: int8 values with their per-token scale, or fp16 values.
@@ -42,6 +42,7 @@ inline QuantActs quantize_acts(const std::vector<float>& y, const FfnShape& s) {
     }
     float amax = 0;
     for (float v : y) amax = std::max(amax, std::abs(v));
+    amax = f32(static_cast<double>(amax) + static_cast<double>(1e-30f));  // the lowering's kScaleFloor
     const float inv = f32(static_cast<double>(f32(1.0 / amax)) * 127.0);
     for (size_t i = 0; i < y.size(); ++i) {
         const double r = std::round(static_cast<double>(f32(static_cast<double>(y[i]) * inv)));  // half away from zero
@@ -68,7 +69,7 @@ inline std::vector<std::pair<int64_t, int64_t>> ref_k_tiles(int64_t k, int64_t t
 inline std::vector<float> matvec(const QuantActs& a, const wl::QuantizedMatrix& w, const FfnShape& s) {
     const bool fp16 = w.spec.format == wl::WeightFormat::Fp16;
     const bool grouped = wl::is_packed(w.spec.format) && w.spec.group_size > 0 && w.spec.group_size < w.k;
-    int64_t tile_k = std::min<int64_t>(s.tile_k, 320);
+    int64_t tile_k = s.tile_k;
     if (grouped) {
         tile_k = std::min<int64_t>(tile_k, w.spec.group_size);
         while (w.spec.group_size % tile_k != 0) --tile_k;
