@@ -19,9 +19,12 @@ using lpu::test::source_path;
 
 namespace {
 
-wl::Workload tiny_decode(const std::string& format, int group, const std::string& acts, int tensor, bool fuse_norm) {
+// tiny-llama, one decode step at position 16, batch 2; the KV cache is int8 (the real data
+// flow's attention needs it) unless `kv` says otherwise.
+wl::Workload tiny_decode(const std::string& format, int group, const std::string& acts, int tensor, bool fuse_norm,
+                         const std::string& kv = "int8") {
     const std::string text = "kind: llama\nmodel: tiny-llama\nphase: decode\ncontext_len: 16\nbatch: 2\nweights:\n  format: " + format +
-                             "\n  group_size: " + std::to_string(group) + "\nactivations: " + acts + "\nkv_cache: " + acts +
+                             "\n  group_size: " + std::to_string(group) + "\nactivations: " + acts + "\nkv_cache: " + kv +
                              "\nparallelism:\n  tensor: " + std::to_string(tensor) + "\n  pipeline: 1\nmapping:\n  fuse_norm: " +
                              (fuse_norm ? "true" : "false") + "\n";
     return wl::load_workload_text(text, "tiny.yaml", {}, source_path("workloads/models"));
@@ -124,11 +127,12 @@ TEST_CASE("the attention half of a compiled tiny LLaMA layer computes the refere
     // RMSNorm, Q/K/V, RoPE, KV-cache append, scores, softmax, P.V, O, all-reduce, residual,
     // for 2 sequences at position 16 with a random int8 cache before it.
     const auto cfg = hw::load_hw_config(source_path("configs/tsp-v1-x72.yaml"));
-    auto [format, group] = GENERATE(table<std::string, int>({{"int8", 0}, {"int4", 64}, {"int3p5", 0}, {"int3p5b", 32}}));
+    auto [format, group, acts] = GENERATE(table<std::string, int, std::string>(
+        {{"fp16", 0, "fp16"}, {"int8", 0, "int8"}, {"int4", 64, "int8"}, {"int3p5", 0, "int8"}, {"int3p5b", 32, "int8"}}));
     const int tensor = GENERATE(1, 2);
     const bool fuse_norm = GENERATE(true, false);
-    CAPTURE(format, group, tensor, fuse_norm);
-    const wl::Workload w = tiny_decode(format, group, "int8", tensor, fuse_norm);
+    CAPTURE(format, group, acts, tensor, fuse_norm);
+    const wl::Workload w = tiny_decode(format, group, acts, tensor, fuse_norm);
     const wl::LayerCheck check = wl::compile_layer_check(cfg, w, 11, true, false);
     const ref::FfnShape shape = shape_of(cfg, w, tensor);
     const ref::AttentionShape as = attention_shape(w, check, tensor);
@@ -142,11 +146,12 @@ TEST_CASE("the attention half of a compiled tiny LLaMA layer computes the refere
 TEST_CASE("a whole tiny LLaMA decode step gives the reference's logits and next tokens, bit for bit", "[compiler][functional]") {
     // Embedding, 2 layers, final norm, LM head and greedy sampling; batch 2 at position 16.
     const auto cfg = hw::load_hw_config(source_path("configs/tsp-v1-x72.yaml"));
-    auto [format, group] = GENERATE(table<std::string, int>({{"int8", 0}, {"int4", 64}, {"int3p5", 0}, {"int3p5b", 32}}));
+    auto [format, group, acts] = GENERATE(table<std::string, int, std::string>(
+        {{"fp16", 0, "fp16"}, {"int8", 0, "int8"}, {"int4", 64, "int8"}, {"int3p5", 0, "int8"}, {"int3p5b", 32, "int8"}}));
     const int tensor = GENERATE(1, 2);
     const int pipeline = GENERATE(1, 2);
-    CAPTURE(format, group, tensor, pipeline);
-    wl::Workload w = tiny_decode(format, group, "int8", tensor, true);
+    CAPTURE(format, group, acts, tensor, pipeline);
+    wl::Workload w = tiny_decode(format, group, acts, tensor, true);
     w.parallelism.pipeline = pipeline;
     const wl::ModelCheck mc = wl::compile_model_check(cfg, w, 3);
     const wl::CompiledWorkload& c = mc.compiled;

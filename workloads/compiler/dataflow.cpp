@@ -154,6 +154,22 @@ Tensor DataflowOps::quantize(const Tensor& y, DType to_type, Region* token_scale
     return q;
 }
 
+Tensor DataflowOps::dequantize_rows(const Tensor& q, const Region& scale, DType to_type) {
+    Tensor out = alloc(q.elems, to_type, false, "activations");
+    const int alu = e_.next_alu();
+    for (size_t c = 0; c < q.chunks.size(); ++c) {
+        const Region &qc = q.chunks[c], &oc = out.chunks[c];
+        e_.read(qc, 0, qc.vectors, in(qc, kOperandA), true);
+        cvt(alu, in(qc, kOperandA), to(oc, kChain0), DType::Int8, DType::Fp32);
+        e_.read(scale, 0, scale.vectors, in(scale, kOperandB), true);
+        binary(alu, Opcode::Mul, to(oc, kChain0), in(scale, kOperandB), to(oc, kChain1));
+        cvt(alu, to(oc, kChain1), to(oc, kChain2), DType::Fp32, to_type);
+        e_.write(oc, 0, oc.vectors, to(oc, kChain2));
+    }
+    e_.fence();
+    return out;
+}
+
 void DataflowOps::scale_in_place(Tensor& x, const Region& r) {
     const int alu = e_.next_alu();
     for (const Region& xc : x.chunks) {

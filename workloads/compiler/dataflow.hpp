@@ -37,6 +37,8 @@ public:
     // chunks + kScaleFloor), q = sat_round(y * fp32(fp32(1/a) * 127)); *token_scale gets
     // fp32(a * fp32(1/127)).
     Tensor quantize(const Tensor& y, isa::DType to, Region* token_scale);
+    // An int8 tensor quantized with per-row `scale` as `to` (fp16): cvt, * scale, cvt.
+    Tensor dequantize_rows(const Tensor& q, const Region& scale, isa::DType to);
     // x_c = x_c * r for every chunk (r: one broadcast row per token).
     void scale_in_place(Tensor& x, const Region& r);
     // h = fp32(g * fp32(1 / fp32(1 + exp(-g)))) * u  (SwiGLU: silu(g) * u)

@@ -44,8 +44,8 @@ bool dataflow_ok(const hw::HwConfig& cfg, const Workload& w, int64_t M) {
 }
 bool attention_dataflow_ok(const hw::HwConfig& cfg, const Workload& w, int64_t t, int64_t M) {
     const int64_t hd = w.model.head_dim();
-    return dataflow_ok(cfg, w, M) && w.activations == ElementType::Int8 && w.kv_cache == ElementType::Int8 && hd % 16 == 0 &&
-           hd <= cfg.vector_bytes() && w.model.num_key_value_heads % t == 0;
+    return dataflow_ok(cfg, w, M) && w.kv_cache == ElementType::Int8 && hd % 16 == 0 && hd <= cfg.vector_bytes() &&
+           w.model.num_key_value_heads % t == 0;
 }
 bool ends_dataflow_ok(const hw::HwConfig& cfg, const Workload& w, int64_t M) {
     return dataflow_ok(cfg, w, M) && w.embedding == WeightFormat::Fp16 && w.weight_location == WeightLocation::Sram;
@@ -449,8 +449,9 @@ public:
             gamma = ops.alloc(h, DType::Fp32, false, fmt::format("layer {} attention norm weights", layer_), false);
             if (lw() != nullptr) put_rows(*gamma, *lw()->gamma_attn, M);
         }
+        const bool act16 = w_.activations == ElementType::Fp16;
         Region x_scale;
-        const Tensor xq = ops.quantize(ops.scale_rows(*resid_, inv_rms, gamma ? &*gamma : nullptr), DType::Int8, &x_scale);
+        const Tensor xq = ops.quantize(ops.scale_rows(*resid_, inv_rms, gamma ? &*gamma : nullptr), act16 ? DType::Fp16 : DType::Int8, &x_scale);
         const WeightSpec sq = weight_spec(w_, layer_, Matrix::Q), sk = weight_spec(w_, layer_, Matrix::K),
                          sv = weight_spec(w_, layer_, Matrix::V);
         // q, k, v as one tensor [q heads | k heads | v heads] when fused, else three
@@ -471,7 +472,7 @@ public:
         std::vector<Region> scales(parts.size());
         for (size_t i = 0; i < parts.size(); ++i) {
             e_.tag("dequant", layer_);
-            ops.scale_in_place(parts[i], x_scale);
+            if (!act16) ops.scale_in_place(parts[i], x_scale);
             e_.tag("rope", layer_);
             Tensor rot = parts[i];
             if (rotated[i] > 0) {
@@ -488,8 +489,15 @@ public:
         DecodeAttention att(e_, as, layer_, fd_ ? fd_->init : nullptr, lw() ? lw()->kv : nullptr);
         Region out_scale;
         const Tensor a8 = att.run(qs, ks, vs, &out_scale);
-        Tensor o = project("o", a8, h, weight_spec(w_, layer_, Matrix::O), lw() ? lw()->o : nullptr);
-        add_to_residual(ops, o, &out_scale);
+        if (act16) {  // fp16 weights: the heads' int8 outputs back to fp16 for the O projection
+            e_.tag("dequant", layer_);
+            const Tensor a16 = ops.dequantize_rows(a8, out_scale, DType::Fp16);
+            Tensor o = project("o", a16, h, weight_spec(w_, layer_, Matrix::O), lw() ? lw()->o : nullptr);
+            add_to_residual(ops, o, nullptr);
+        } else {
+            Tensor o = project("o", a8, h, weight_spec(w_, layer_, Matrix::O), lw() ? lw()->o : nullptr);
+            add_to_residual(ops, o, &out_scale);
+        }
         e_.scratch_rewind(mark);
     }
 

@@ -33,13 +33,21 @@ struct QuantActs {
     float scale = 1.0f;    // max|y| / 127 (int8)
 };
 
+inline QuantActs quantize_int8(const std::vector<float>& y);
+
+// For the next matmul: fp16 activations, or int8 with a per-token scale.
 inline QuantActs quantize_acts(const std::vector<float>& y, const FfnShape& s) {
+    if (!s.act_fp16) return quantize_int8(y);
     QuantActs q;
     q.v.resize(y.size());
-    if (s.act_fp16) {
-        for (size_t i = 0; i < y.size(); ++i) q.v[i] = wl::round_to_fp16(y[i]);
-        return q;
-    }
+    for (size_t i = 0; i < y.size(); ++i) q.v[i] = wl::round_to_fp16(y[i]);
+    return q;
+}
+
+// int8 with one scale: a = max |y| + 1e-30, q = sat_round(y * fp32(fp32(1/a) * 127)), scale = a / 127.
+inline QuantActs quantize_int8(const std::vector<float>& y) {
+    QuantActs q;
+    q.v.resize(y.size());
     float amax = 0;
     for (float v : y) amax = std::max(amax, std::abs(v));
     amax = f32(static_cast<double>(amax) + static_cast<double>(1e-30f));  // the lowering's kScaleFloor
@@ -220,15 +228,15 @@ inline std::vector<float> attention_block(const std::vector<float>& x, int64_t s
             all.insert(all.end(), k.begin(), k.end());
             all.insert(all.end(), v.begin(), v.end());
             all = rope(all, static_cast<int64_t>(q.size() + k.size()), hd, p, a.rope_theta);
-            const QuantActs j = quantize_acts(all, s);
+            const QuantActs j = quantize_int8(all);
             q8.scale = k8.scale = v8.scale = j.scale;
             q8.v.assign(j.v.begin(), j.v.begin() + static_cast<long>(q.size()));
             k8.v.assign(j.v.begin() + static_cast<long>(q.size()), j.v.begin() + static_cast<long>(q.size() + k.size()));
             v8.v.assign(j.v.begin() + static_cast<long>(q.size() + k.size()), j.v.end());
         } else {
-            q8 = quantize_acts(rope(q, static_cast<int64_t>(q.size()), hd, p, a.rope_theta), s);
-            k8 = quantize_acts(rope(k, static_cast<int64_t>(k.size()), hd, p, a.rope_theta), s);
-            v8 = quantize_acts(v, s);
+            q8 = quantize_int8(rope(q, static_cast<int64_t>(q.size()), hd, p, a.rope_theta));
+            k8 = quantize_int8(rope(k, static_cast<int64_t>(k.size()), hd, p, a.rope_theta));
+            v8 = quantize_int8(v);
         }
         std::vector<std::vector<float>> heads_out;
         for (int64_t j = 0; j < a.kv_heads; ++j) {
@@ -273,7 +281,7 @@ inline std::vector<float> attention_block(const std::vector<float>& x, int64_t s
                 std::vector<float> pv(e.size());
                 for (size_t t = 0; t < e.size(); ++t)
                     pv[t] = f32(static_cast<double>(f32(static_cast<double>(e[t]) * inv)) * c.v_scale[t]);
-                const QuantActs p8 = quantize_acts(pv, s);
+                const QuantActs p8 = quantize_int8(pv);
                 std::vector<float> o(static_cast<size_t>(hd));
                 for (int64_t d = 0; d < hd; ++d) {
                     uint32_t acc = 0;
@@ -288,7 +296,12 @@ inline std::vector<float> attention_block(const std::vector<float>& x, int64_t s
         }
         std::vector<float> attn;
         for (const auto& o : heads_out) attn.insert(attn.end(), o.begin(), o.end());
-        partial.push_back(matvec(quantize_acts(attn, s), wo[rs], s));
+        QuantActs a8 = quantize_int8(attn);
+        if (s.act_fp16) {  // fp16 weights: back to fp16, fp16(fp32(q * scale))
+            for (float& v : a8.v) v = wl::round_to_fp16(f32(static_cast<double>(v) * a8.scale));
+            a8.scale = 1.0f;
+        }
+        partial.push_back(matvec(a8, wo[rs], s));
     }
     return add_all_reduced(x, partial, s);
 }
