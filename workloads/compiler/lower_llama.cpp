@@ -890,7 +890,7 @@ LayerCheck compile_layer_check(const hw::HwConfig& cfg, const Workload& w, uint6
         LayerLowering lower(cfg, w, e, t, r, 0, &data);
         if (!lower.dataflow(M) || (attention && !lower.attention_dataflow(M)))
             throw SimulationError(fmt::format("the layer check needs the real data flow: batch <= tile_m, tile_n = {}{}", cfg.vector_bytes(),
-                                              attention ? ", int8 activations and KV cache, head_dim a multiple of 16" : ""));
+                                              attention ? ", an int8 KV cache, head_dim a multiple of 16" : ""));
         if (attention) lower.layer_half(0, true, M, w.context_len + 1);
         if (feed_forward) lower.layer_half(0, false, M, w.context_len + 1);
         c.simulated_chips.push_back(r);
