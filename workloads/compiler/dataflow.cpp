@@ -128,7 +128,7 @@ Tensor DataflowOps::quantize(const Tensor& y, DType to_type, Region* token_scale
     const Region inv = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "activation scale", true);
     *token_scale = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(4 * m_), "activation scale", true);
     // + kScaleFloor: an all-zero row gets scale 1e-30 instead of 1/0 (no change to any max
-    // above ~1e-23, where it is below half an ulp)
+    // above ~1e-22, where it is below half an ulp)
     e_.read(amax, 0, amax.vectors, in(amax, kOperandA), true);
     with_imm(alu, Opcode::AddImm, in(amax, kOperandA), kScaleFloor, to(inv, kChain3));
     e_.write(amax, 0, amax.vectors, to(inv, kChain3));
