@@ -178,22 +178,27 @@ public:
         e_.write(dst, stream(cur, true));
     }
 
-    MatmulResult matmul(const std::string& what, int64_t M, int64_t K, int64_t N, const WeightSpec& spec, bool act_fp16,
-                        const std::string& category, bool weights_scratch = false) {
+    // One matmul of this layer, tagged `category`: weights streamed from the memory interface
+    // when the workload says so (model weights only, not the KV cache), functional images
+    // when `data` is given; ends with a fence.
+    MatmulResult emit(MatmulShape sh, const std::string& category, const QuantizedMatrix* data) {
         e_.tag(category, layer_);
-        MatmulContext ctx{e_, w_.mapping, nullptr, dma_addr_};
-        MatmulShape sh;
-        sh.m = M;
-        sh.k = K;
-        sh.n = N;
-        sh.weight = spec;
-        sh.act_fp16 = act_fp16;
+        MatmulContext ctx{e_, w_.mapping, data != nullptr ? fd_->init : nullptr, dma_addr_};
         sh.weights_via_dma = w_.weight_location == WeightLocation::MemoryInterface && (category == "matmul" || category == "lm_head");
-        sh.what = fmt::format("layer {} {}", layer_, what);
-        sh.weights_scratch = weights_scratch;
-        const MatmulResult r = emit_matmul(ctx, sh);
+        const MatmulResult r = emit_matmul(ctx, sh, data != nullptr ? MatmulData{nullptr, data} : MatmulData{});
         dma_addr_ = ctx.dma_next_addr;
         e_.fence();
+        return r;
+    }
+
+    std::string label(const std::string& what) const { return fmt::format("layer {} {}", layer_, what); }  // for messages
+
+    // A matmul whose buffers are this operation's own (released after it).
+    MatmulResult matmul(const std::string& what, int64_t M, int64_t K, int64_t N, const WeightSpec& spec, bool act_fp16,
+                        const std::string& category, bool weights_scratch = false) {
+        const MatmulResult r = emit({.m = M, .k = K, .n = N, .weight = spec, .act_fp16 = act_fp16, .weights_scratch = weights_scratch,
+                                     .what = label(what)},
+                                    category, nullptr);
         e_.release_scratch();
         return r;
     }
@@ -391,29 +396,17 @@ public:
     // A matmul whose activations are the previous operation's tensor; its output tiles are
     // the result's chunks (fp32, dequantized by the weight scales only).
     Tensor project(const std::string& what, const Tensor& act, int64_t N, const WeightSpec& spec, const QuantizedMatrix* data) {
-        e_.tag("matmul", layer_);
-        MatmulContext ctx{e_, w_.mapping, data != nullptr ? fd_->init : nullptr, dma_addr_};
-        MatmulShape sh;
-        sh.m = tokens_per_step(w_);
-        sh.k = act.elems;
-        sh.n = N;
-        sh.weight = spec;
-        sh.act_fp16 = act.type == DType::Fp16;
-        sh.weights_via_dma = w_.weight_location == WeightLocation::MemoryInterface;
-        sh.what = fmt::format("layer {} {}", layer_, what);
-        sh.act_in = &act;
-        const MatmulResult r = emit_matmul(ctx, sh, data != nullptr ? MatmulData{nullptr, data} : MatmulData{});
-        dma_addr_ = ctx.dma_next_addr;
-        e_.fence();
+        const MatmulResult r = emit({.m = tokens_per_step(w_), .k = act.elems, .n = N, .weight = spec,
+                                     .act_fp16 = act.type == DType::Fp16, .act_in = &act, .what = label(what)},
+                                    "matmul", data);
         Tensor out;
         out.elems = N;
         out.chunks = r.out_regions;
         return out;
     }
 
-
-    // The attention half with its real data flow: int8 activations and KV cache, heads of a
-    // size the 16-lane transpose handles, KV heads split evenly over the tensor group.
+    // The attention half with its real data flow: an int8 KV cache, heads of a size the
+    // 16-lane transpose handles, KV heads split evenly over the tensor group.
     bool attention_dataflow(int64_t M) const { return attention_dataflow_ok(cfg_, w_, t_, M); }
 
     // RoPE tables for a tensor whose elements [0, rotated) are heads of head_dim (q or k heads)
