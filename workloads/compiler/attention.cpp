@@ -20,9 +20,6 @@ using isa::Unit;
 
 }  // namespace
 
-bool DecodeAttention::west(const Region& r) const { return r.slice < e_.slices_per_hemisphere(); }
-isa::StreamRef DecodeAttention::in(const Region& r, int reg) const { return stream(reg, west(r)); }
-isa::StreamRef DecodeAttention::to(const Region& r, int reg) const { return stream(reg, !west(r)); }
 // Caches alternate between the hemispheres (by layer and KV head) so that neither fills up
 // first; each is served by the first plane on its side (on a one-plane chip, by that plane).
 bool DecodeAttention::cache_west(int64_t j) const { return (layer_ + j) % 2 == 0; }
@@ -116,7 +113,7 @@ void DecodeAttention::extract(const Tensor& src, int64_t row, int64_t e0, int64_
         return;
     }
     const isa::StreamRef b = cut(src.chunks[static_cast<size_t>(c + 1)], 0, b_len, a_len, 26, 29, 31);
-    const bool dst_west = dst.slice < e_.slices_per_hemisphere();
+    const bool dst_west = e_.west(dst);
     e_.emit(Unit::Vxm, e_.next_alu(), Opcode::Add, {1, s(a), s(b), s(stream(30, !dst_west)), static_cast<int64_t>(DType::Int8)});
     e_.write(dst, dst_row, 1, stream(30, !dst_west));
 }
@@ -216,7 +213,7 @@ Tensor DecodeAttention::run(const HeadSource& q, const HeadSource& k, const Head
             e_.fence();
             if (l + 1 < L) {  // positions past this one: -1e30, so exp() gives 0
                 const Region& sb = scores.chunks[static_cast<size_t>(bl)];
-                const bool sw = sb.slice < e_.slices_per_hemisphere();
+                const bool sw = e_.west(sb);
                 e_.read(sb, 0, sb.vectors, stream(26, sw), true);
                 e_.read(mask_, 0, mask_.vectors, in(mask_, 30), false);
                 e_.emit(Unit::Vxm, alu, Opcode::Add, {g, s(stream(26, sw)), s(in(mask_, 30)), s(stream(27, !sw)),
@@ -239,7 +236,7 @@ Tensor DecodeAttention::run(const HeadSource& q, const HeadSource& k, const Head
             // fold the V scale of each position into the probabilities (one row, read g times)
             for (int64_t b = 0; b < nb; ++b) {
                 const Region& pb = p.chunks[static_cast<size_t>(b)];
-                const bool pw = pb.slice < e_.slices_per_hemisphere();
+                const bool pw = e_.west(pb);
                 e_.read(pb, 0, pb.vectors, stream(26, pw), true);
                 const Region& vs = c.v_scale[static_cast<size_t>(b)];
                 for (int64_t r = 0; r < g; ++r) e_.read(vs, 0, 4, in(vs, 30), true);
@@ -342,7 +339,7 @@ Tensor DecodeAttention::run(const HeadSource& q, const HeadSource& k, const Head
                 else if (c0 + 1 == c && o + hd > L) pieces.push_back({src, hi % g, -(L - o)});
             }
             const Region& dst = out.chunks[static_cast<size_t>(c)];
-            const bool dw = dst.slice < e_.slices_per_hemisphere();
+            const bool dw = e_.west(dst);
             for (size_t i = 0; i < pieces.size(); ++i) {
                 const Piece& pc = pieces[i];
                 e_.read(*pc.src, static_cast<uint64_t>(pc.row), 1, stream(31, false), true);

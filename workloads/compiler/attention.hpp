@@ -70,9 +70,8 @@ private:
     void append(Cache& c, int64_t seq, const HeadSource& k, const HeadSource& v, int64_t kv_head);
     void update_scale(const Region& scale_block, const Region& token_scale, int64_t seq);
     int64_t blocks() const;
-    bool west(const Region& r) const;
-    isa::StreamRef in(const Region& r, int reg) const;  // toward the centre
-    isa::StreamRef to(const Region& r, int reg) const;  // from the centre to r
+    isa::StreamRef in(const Region& r, int reg) const { return e_.to_centre(r, reg); }
+    isa::StreamRef to(const Region& r, int reg) const { return e_.from_centre(r, reg); }
     bool cache_west(int64_t kv_head) const;
     int plane_for(int64_t kv_head) const;
     void put(const Region& r, uint64_t offset, std::vector<uint8_t> bytes);

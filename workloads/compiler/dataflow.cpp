@@ -34,8 +34,6 @@ Tensor DataflowOps::alloc(int64_t elems, DType type, bool west_side, const std::
     return t;
 }
 
-isa::StreamRef DataflowOps::in(const Region& r, int reg) const { return stream(reg, west(r)); }
-isa::StreamRef DataflowOps::to(const Region& out, int reg) const { return stream(reg, !west(out)); }
 
 void DataflowOps::unary(int alu, Opcode op, isa::StreamRef a, isa::StreamRef out) {
     e_.emit(Unit::Vxm, alu, op, {m_, s(a), s(out), static_cast<int64_t>(DType::Fp32)});

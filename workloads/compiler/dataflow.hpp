@@ -66,11 +66,10 @@ public:
     void all_gather(Tensor& x, int tensor, int rank, int group_first_chip, int links);
 
 private:
-    bool west(const Region& r) const { return r.slice < e_.slices_per_hemisphere(); }
     // Registers: operands flow toward the centre on 26 and 30; results inside the VXM and
     // back to SRAM on 27, 28, 29, 31 in the direction of the output's hemisphere.
-    isa::StreamRef in(const Region& r, int reg) const;
-    isa::StreamRef to(const Region& out, int reg) const;
+    isa::StreamRef in(const Region& r, int reg) const { return e_.to_centre(r, reg); }
+    isa::StreamRef to(const Region& out, int reg) const { return e_.from_centre(out, reg); }
     void unary(int alu, isa::Opcode op, isa::StreamRef a, isa::StreamRef out);
     void binary(int alu, isa::Opcode op, isa::StreamRef a, isa::StreamRef b, isa::StreamRef out);
     void with_imm(int alu, isa::Opcode op, isa::StreamRef a, float imm, isa::StreamRef out);

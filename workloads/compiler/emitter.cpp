@@ -172,6 +172,9 @@ isa::StreamRef stream(int id, bool east, int width) {
 
 int64_t s(isa::StreamRef r) { return isa::encode_stream(r); }
 
+isa::StreamRef ChipEmitter::to_centre(const Region& r, int reg) const { return stream(reg, west(r)); }
+isa::StreamRef ChipEmitter::from_centre(const Region& r, int reg) const { return stream(reg, !west(r)); }
+
 void put_f32(std::vector<uint8_t>& bytes, size_t at, float v) { std::memcpy(bytes.data() + at, &v, 4); }
 
 int64_t imm_bits(float v) {

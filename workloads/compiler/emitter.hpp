@@ -68,6 +68,10 @@ public:
 
     // Slices of a hemisphere, i = 0 nearest the VXM.
     int slices_per_hemisphere() const { return cfg_.mem.slices / 2; }
+    bool west(const Region& r) const { return r.slice < slices_per_hemisphere(); }
+    // A stream from r's slice toward the centre (VXM, C2C), and from the centre to r's slice.
+    isa::StreamRef to_centre(const Region& r, int reg) const;
+    isa::StreamRef from_centre(const Region& r, int reg) const;
     int slice(bool west, int i) const { return west ? i : slices_per_hemisphere() + i; }
     bool plane_is_west(int plane) const { return plane < (cfg_.mxm.planes + 1) / 2; }
 

@@ -112,11 +112,6 @@ public:
         }
     }
 
-    bool west(const Region& r) const { return r.slice < e_.slices_per_hemisphere(); }
-    // A stream from a slice toward the centre (VXM, C2C), and from the centre to a slice.
-    isa::StreamRef to_centre(const Region& r, int reg) const { return stream(reg, west(r)); }
-    isa::StreamRef from_centre(const Region& r, int reg) const { return stream(reg, !west(r)); }
-
     // fp32 rows of `elements` per token, M tokens: element rows (320 elements each).
     int64_t rows(int64_t elements, int64_t tokens) const { return tokens * cdiv(elements, cfg_.vector_bytes()); }
 
@@ -222,8 +217,8 @@ public:
                 const int link = (d - 1) % std::max(cfg_.c2c.links, 1);
                 // send this rank's copy of the peer's chunk (phase 0) or the reduced chunk (phase 1)
                 const auto& src = phase == 0 ? part[static_cast<size_t>(d)] : mine;
-                e_.read(src, to_centre(src.front(), kPassIn), true);
-                e_.emit(Unit::C2c, link, Opcode::Send, {peer, chunk_vecs, s(to_centre(src.front(), kPassIn))});
+                e_.read(src, e_.to_centre(src.front(), kPassIn), true);
+                e_.emit(Unit::C2c, link, Opcode::Send, {peer, chunk_vecs, s(e_.to_centre(src.front(), kPassIn))});
             }
             for (int d = 1; d < t_; ++d) {
                 const int peer = group_first_ + (rank_ + d) % t_;
@@ -233,15 +228,15 @@ public:
                     // running sum on a stream: own chunk + each received chunk, on one ALU
                     e_.tag("residual", layer_);
                     const isa::StreamRef sum = stream(kPassIn + 3, true), last = stream(kPassIn + 4, true);
-                    if (d == 1) e_.read(part[0], to_centre(part[0].front(), kPassSecond), true);
+                    if (d == 1) e_.read(part[0], e_.to_centre(part[0].front(), kPassSecond), true);
                     e_.emit(Unit::Vxm, sum_alu, Opcode::Add, {chunk_rows, s(stream(kPassIn + 1, true)),
-                                                              s(d == 1 ? to_centre(part[0].front(), kPassSecond) : sum),
+                                                              s(d == 1 ? e_.to_centre(part[0].front(), kPassSecond) : sum),
                                                               s(d == t_ - 1 ? last : sum), static_cast<int64_t>(DType::Fp32)});
                     if (d == t_ - 1) e_.write(mine, last);
                     e_.tag("c2c", layer_);
                 } else {
                     const auto got = e_.alloc_spread(false, static_cast<uint64_t>(chunk_vecs), "all-gather chunk", true);
-                    e_.write(got, from_centre(got.front(), kPassIn + 1));
+                    e_.write(got, e_.from_centre(got.front(), kPassIn + 1));
                 }
             }
             e_.fence();
@@ -530,7 +525,7 @@ public:
                 // the token is known when the program is built for a check; otherwise any row costs the same
                 const int64_t tok = fd_ != nullptr && fd_->tokens != nullptr ? (*fd_->tokens)[static_cast<size_t>(m)] : m % vocab;
                 const Region& pc = pieces[static_cast<size_t>(tok / piece_rows)];
-                const bool pw = pc.slice < e_.slices_per_hemisphere(), xw = xc.slice < e_.slices_per_hemisphere();
+                const bool pw = e_.west(pc), xw = e_.west(xc);
                 e_.read(pc, static_cast<uint64_t>(2 * (tok % piece_rows)), 2, stream(26, pw), false);
                 e_.emit(Unit::Vxm, alu, Opcode::Cvt, {1, s(stream(26, pw)), s(stream(27, !xw)), static_cast<int64_t>(DType::Fp16),
                                                        static_cast<int64_t>(DType::Fp32)});
@@ -642,16 +637,16 @@ public:
         for (int64_t tkn = 0; tkn < M; ++tkn) {
             if (streamed) {  // rows come from off-chip memory through the DMA engine (centre)
                 const Region out = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(row_vecs), "embedding row", true);
-                e_.emit(Unit::Dma, 0, Opcode::DmaLoad, {static_cast<int64_t>(dma_addr_), row_vecs, s(from_centre(out, kPassIn + 4))});
-                e_.write(out, 0, static_cast<uint64_t>(row_vecs), from_centre(out, kPassIn + 4));
+                e_.emit(Unit::Dma, 0, Opcode::DmaLoad, {static_cast<int64_t>(dma_addr_), row_vecs, s(e_.from_centre(out, kPassIn + 4))});
+                e_.write(out, 0, static_cast<uint64_t>(row_vecs), e_.from_centre(out, kPassIn + 4));
                 rows_out.push_back(out);
                 continue;
             }
             const Region& tab = table[static_cast<size_t>(tkn) % table.size()];
             // The row crosses the centre into the other hemisphere: one stream, one direction.
-            const Region out = e_.alloc_in_hemisphere(!west(tab), static_cast<uint64_t>(row_vecs), "embedding row", true);
-            e_.read(tab, 0, static_cast<uint64_t>(row_vecs), to_centre(tab, kPassIn + 4), false);
-            e_.write(out, 0, static_cast<uint64_t>(row_vecs), to_centre(tab, kPassIn + 4));
+            const Region out = e_.alloc_in_hemisphere(!e_.west(tab), static_cast<uint64_t>(row_vecs), "embedding row", true);
+            e_.read(tab, 0, static_cast<uint64_t>(row_vecs), e_.to_centre(tab, kPassIn + 4), false);
+            e_.write(out, 0, static_cast<uint64_t>(row_vecs), e_.to_centre(tab, kPassIn + 4));
             rows_out.push_back(out);
         }
         e_.fence();
@@ -661,16 +656,16 @@ public:
             for (int d = 1; d < t_; ++d) {
                 const int peer = group_first_ + (rank_ + d) % t_;
                 for (const Region& row : rows_out) {
-                    e_.read(row, 0, static_cast<uint64_t>(row_vecs), to_centre(row, kPassIn), true);
-                    e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Send, {peer, row_vecs, s(to_centre(row, kPassIn))});
+                    e_.read(row, 0, static_cast<uint64_t>(row_vecs), e_.to_centre(row, kPassIn), true);
+                    e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Send, {peer, row_vecs, s(e_.to_centre(row, kPassIn))});
                 }
             }
             for (int d = 1; d < t_; ++d) {
                 const int peer = group_first_ + (rank_ + d) % t_;
                 for (int64_t tkn = 0; tkn < M; ++tkn) {
                     const Region got = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(row_vecs), "embedding shard", true);
-                    e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Recv, {peer, row_vecs, s(from_centre(got, kPassIn + 1))});
-                    e_.write(got, 0, static_cast<uint64_t>(row_vecs), from_centre(got, kPassIn + 1));
+                    e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Recv, {peer, row_vecs, s(e_.from_centre(got, kPassIn + 1))});
+                    e_.write(got, 0, static_cast<uint64_t>(row_vecs), e_.from_centre(got, kPassIn + 1));
                 }
             }
             e_.fence();
@@ -692,14 +687,14 @@ public:
             const Region best = e_.alloc_in_hemisphere(true, static_cast<uint64_t>(users), "sampling", true);
             for (int d = 1; d < t_; ++d) {
                 const int peer = group_first_ + (rank_ + d) % t_;
-                e_.read(best, 0, static_cast<uint64_t>(users), to_centre(best, kPassIn), true);
-                e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Send, {peer, users, s(to_centre(best, kPassIn))});
+                e_.read(best, 0, static_cast<uint64_t>(users), e_.to_centre(best, kPassIn), true);
+                e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Send, {peer, users, s(e_.to_centre(best, kPassIn))});
             }
             for (int d = 1; d < t_; ++d) {
                 const int peer = group_first_ + (rank_ + d) % t_;
                 const Region got = e_.alloc_in_hemisphere(false, static_cast<uint64_t>(users), "sampling shard", true);
-                e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Recv, {peer, users, s(from_centre(got, kPassIn + 1))});
-                e_.write(got, 0, static_cast<uint64_t>(users), from_centre(got, kPassIn + 1));
+                e_.emit(Unit::C2c, (d - 1) % cfg_.c2c.links, Opcode::Recv, {peer, users, s(e_.from_centre(got, kPassIn + 1))});
+                e_.write(got, 0, static_cast<uint64_t>(users), e_.from_centre(got, kPassIn + 1));
             }
             e_.fence();
         }
@@ -711,7 +706,7 @@ public:
         if (resid_) {  // the residual stream's chunks themselves
             e_.tag("c2c", layer_);
             for (const Region& xc : resid_->chunks) {
-                const isa::StreamRef st = to_centre(xc, kPassIn);
+                const isa::StreamRef st = e_.to_centre(xc, kPassIn);
                 e_.read(xc, 0, xc.vectors, st, true);
                 e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Send, {peer, static_cast<int64_t>(xc.vectors), s(st)});
             }
@@ -720,16 +715,16 @@ public:
         e_.tag("c2c", layer_);
         const int64_t vecs = 4 * rows(m_.hidden_size, M);
         const auto x = e_.alloc_spread(true, static_cast<uint64_t>(vecs), "stage output", true);
-        e_.read(x, to_centre(x.front(), kPassIn), true);
-        e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Send, {peer, vecs, s(to_centre(x.front(), kPassIn))});
+        e_.read(x, e_.to_centre(x.front(), kPassIn), true);
+        e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Send, {peer, vecs, s(e_.to_centre(x.front(), kPassIn))});
         e_.release_scratch();
     }
     void receive_from(int peer, int64_t M) {
         if (resid_) {
             e_.tag("c2c", -1);
             for (const Region& xc : resid_->chunks) {
-                e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Recv, {peer, static_cast<int64_t>(xc.vectors), s(from_centre(xc, kPassIn + 1))});
-                e_.write(xc, 0, xc.vectors, from_centre(xc, kPassIn + 1));
+                e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Recv, {peer, static_cast<int64_t>(xc.vectors), s(e_.from_centre(xc, kPassIn + 1))});
+                e_.write(xc, 0, xc.vectors, e_.from_centre(xc, kPassIn + 1));
             }
             e_.fence();
             return;
@@ -737,8 +732,8 @@ public:
         e_.tag("c2c", -1);
         const int64_t vecs = 4 * rows(m_.hidden_size, M);
         const auto x = e_.alloc_spread(false, static_cast<uint64_t>(vecs), "stage input", true);
-        e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Recv, {peer, vecs, s(from_centre(x.front(), kPassIn + 1))});
-        e_.write(x, from_centre(x.front(), kPassIn + 1));
+        e_.emit(Unit::C2c, cfg_.c2c.links - 1, Opcode::Recv, {peer, vecs, s(e_.from_centre(x.front(), kPassIn + 1))});
+        e_.write(x, e_.from_centre(x.front(), kPassIn + 1));
         e_.fence();
         e_.release_scratch();
     }
