@@ -581,21 +581,24 @@ public:
             put_rows(pad_t, pad, M);
         }
         ops.add_in_place(logits, pad_t);
-        const Region mx = ops.reduce(logits, Reduce::Max, "logit max");
-        Tensor cand = ops.with_row(logits, Opcode::Sub, mx, "sampling candidates");
-        ops.unary_imm_in_place(cand, Opcode::MulImm, 1e30f);
-        ops.add_in_place(cand, idx_t);
-        Region best = ops.reduce(cand, Reduce::Max, "sampled token");
+        // index of the largest value, the highest among equal maxima: idx + (v - max) * 1e30
+        auto argmax = [&](const Tensor& values, const Tensor& indices, Region* max_out) {
+            *max_out = ops.reduce(values, Reduce::Max, "logit max");
+            Tensor cand = ops.with_row(values, Opcode::Sub, *max_out, "sampling candidates");
+            ops.unary_imm_in_place(cand, Opcode::MulImm, 1e30f);
+            ops.add_in_place(cand, indices);
+            return ops.reduce(cand, Reduce::Max, "sampled token");
+        };
+        Region mx;
+        Region best = argmax(logits, idx_t, &mx);
         if (t_ > 1) {
-            // (max, index) of every rank: gathered, then combined like the chunks above
+            // (max, index) of every rank: gathered (rank r owns chunks 2r, 2r+1, as the
+            // all-gather's ownership of ceil(chunks / t) = 2 per rank), then combined the same way
             Tensor pairs = ops.alloc(2 * lanes * t_, DType::Fp32, false, "sampling pairs");
-            for (int r = 0; r < t_; ++r)
-                for (int k = 0; k < 2; ++k) {
-                    Region& dst = pairs.chunks[static_cast<size_t>(2 * r + k)];
-                    if (r == rank_) dst = k == 0 ? mx : best;
-                }
+            pairs.chunks[static_cast<size_t>(2 * rank_)] = mx;
+            pairs.chunks[static_cast<size_t>(2 * rank_ + 1)] = best;
             e_.tag("c2c", -1);
-            gather_pairs(ops, pairs);
+            ops.all_gather(pairs, t_, rank_, group_first_, cfg_.c2c.links);
             e_.tag("sampling", -1);
             Tensor maxes, indices;
             for (int r = 0; r < t_; ++r) {
@@ -603,19 +606,12 @@ public:
                 indices.chunks.push_back(pairs.chunks[static_cast<size_t>(2 * r + 1)]);
             }
             maxes.elems = indices.elems = lanes * t_;
-            const Region gmax = ops.reduce(maxes, Reduce::Max, "logit max");
-            Tensor c2 = ops.with_row(maxes, Opcode::Sub, gmax, "sampling candidates");
-            ops.unary_imm_in_place(c2, Opcode::MulImm, 1e30f);
-            ops.add_in_place(c2, indices);
-            best = ops.reduce(c2, Reduce::Max, "sampled token");
+            Region gmax;
+            best = argmax(maxes, indices, &gmax);
         }
         if (fd_ != nullptr && fd_->next_tokens != nullptr)
             fd_->next_tokens->push_back({e_.chip(), best.slice, best.addr, M, 4, 1, 0, 0, DType::Fp32});
     }
-
-    // Every rank's two rows (max, index) to every rank: the pair tensor's chunks 2r, 2r+1 are
-    // rank r's; the all-gather's ownership (ceil(chunks / t) = 2 per rank) matches.
-    void gather_pairs(DataflowOps& ops, Tensor& pairs) { ops.all_gather(pairs, t_, rank_, group_first_, cfg_.c2c.links); }
 
     void embedding(int64_t M) {
         layer_ = -1;
