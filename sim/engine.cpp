@@ -28,9 +28,8 @@ Engine::Engine(const hw::HwConfig& c, const isa::Program& p, EngineOptions o, St
         chip.id = static_cast<int>(q.chip);
         chip.east = std::vector<StreamFifo>(static_cast<size_t>(cfg.streams.registers_per_direction));
         chip.west = std::vector<StreamFifo>(static_cast<size_t>(cfg.streams.registers_per_direction));
-        chip.bank_free.assign(static_cast<size_t>(cfg.mem.slices), {});
-        chip.bank_last_write.assign(static_cast<size_t>(cfg.mem.slices), {});
-        chip.bank_last_start.assign(static_cast<size_t>(cfg.mem.slices), {});
+        chip.bank_slots.assign(static_cast<size_t>(cfg.mem.slices),
+                               std::vector<std::vector<BankSlot>>(static_cast<size_t>(cfg.mem.banks_per_slice)));
         chip.sram.resize(static_cast<size_t>(cfg.mem.slices));
         chip.planes.resize(static_cast<size_t>(cfg.mxm.planes));
         for (auto& plane : chip.planes) {

@@ -110,12 +110,19 @@ struct SyncPoint {
     sc_core::sc_event notified;
 };
 
+// One access's hold on a bank: cycles [start, end), vector addresses [lo, hi).
+struct BankSlot {
+    uint64_t start = 0, end = 0;
+    uint64_t lo = 0, hi = 0;
+    bool write = false;
+};
+
 struct ChipState {
     int id = 0;
     std::vector<StreamFifo> east, west;  // per stream register
-    std::vector<std::array<uint64_t, 64>> bank_free;  // per slice, per bank
-    std::vector<std::array<bool, 64>> bank_last_write;       // kind of the bank's latest access
-    std::vector<std::array<uint64_t, 64>> bank_last_start;   // and its start
+    // Per slice, per bank: the accesses placed on the bank that have not ended yet
+    // (docs/timing.md sec. 3), kept sorted by start.
+    std::vector<std::vector<std::vector<BankSlot>>> bank_slots;
     std::vector<Bytes> sram;                          // functional: per slice, lazily sized
     std::vector<PlaneState> planes;
     std::vector<uint64_t> alu_free, sxm_free, link_free;

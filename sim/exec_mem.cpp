@@ -14,10 +14,11 @@ namespace {
 
 struct BankAccess {
     int bank;
-    uint64_t addr;
+    uint64_t lo, hi;  // the vectors it may touch (gather/scatter: the whole bank)
 };
 
-BankAccess check_range(const Engine& e, const isa::Queue& q, const isa::Instruction& ins, uint64_t addr, uint64_t n) {
+BankAccess check_range(const Engine& e, const isa::Queue& q, const isa::Instruction& ins, uint64_t addr, uint64_t n,
+                       bool gathered) {
     const uint64_t words = static_cast<uint64_t>(e.cfg.mem.vectors_per_slice());
     const uint64_t per_bank = words / static_cast<uint64_t>(e.cfg.mem.banks_per_slice);
     if (n == 0) program_error(e, q, ins, "n", "0", "at least 1 vector");
@@ -27,26 +28,46 @@ BankAccess check_range(const Engine& e, const isa::Queue& q, const isa::Instruct
     if (addr / per_bank != (addr + n - 1) / per_bank)
         program_error(e, q, ins, "addr", fmt::format("{:#x}+{}", addr, n),
                       fmt::format("a range inside one bank ({} vectors per bank)", per_bank));
-    return {static_cast<int>(addr / per_bank), addr};
+    const int bank = static_cast<int>(addr / per_bank);
+    if (gathered) return {bank, bank * per_bank, (bank + 1) * per_bank};
+    return {bank, addr, addr + n};
 }
 
-// Start time for an access to `bank` no earlier than `ready`; counts conflicts.
-// A conflict is a read and a write meeting on one bank (they would run in parallel on
-// different banks); back-to-back accesses of the same kind are ordinary queueing.
-uint64_t claim_bank(Engine& e, ChipState& chip, int slice, int bank, uint64_t ready, uint64_t busy, bool write) {
-    uint64_t& free = chip.bank_free[static_cast<size_t>(slice)][static_cast<size_t>(bank)];
-    bool& last_write = chip.bank_last_write[static_cast<size_t>(slice)][static_cast<size_t>(bank)];
-    ChipCounters& k = e.counters[chip.id];
-    uint64_t& last_start = chip.bank_last_start[static_cast<size_t>(slice)][static_cast<size_t>(bank)];
-    if (free > ready && last_write != write) {
-        // the cycles this access waits for the other kind's access to finish
-        k.bank_conflicts->add(1);
-        k.bank_conflict_cycles->add(static_cast<double>(free - std::max(ready, last_start)));
+// Start time for an access of `busy` cycles to vectors [lo, hi) of `bank`, no earlier than
+// `ready`; counts conflicts. The bank is a calendar, not a cursor: an access takes the
+// earliest gap of the bank from `ready` on, so a read that is ready now does not wait
+// behind a write queued before it whose data comes later — the order a static schedule
+// gives them (docs/timing.md sec. 3). Accesses that touch common addresses, one of them a
+// write, keep program order: the later one starts after the earlier one ends.
+// A conflict is a read delayed by a write on its bank (or a write by a read); accesses of
+// the same kind queueing behind each other are ordinary queueing.
+uint64_t claim_bank(Engine& e, ChipState& chip, int slice, int bank, uint64_t ready, uint64_t busy, bool write,
+                    uint64_t lo, uint64_t hi) {
+    std::vector<BankSlot>& slots = chip.bank_slots[static_cast<size_t>(slice)][static_cast<size_t>(bank)];
+    const uint64_t now = Engine::now();
+    // Only this slice's queue uses the bank and its `ready` never precedes its issue time:
+    // accesses that ended by now cannot matter any more.
+    slots.erase(std::remove_if(slots.begin(), slots.end(), [&](const BankSlot& b) { return b.end <= now; }), slots.end());
+    uint64_t earliest = ready;
+    for (const BankSlot& b : slots)
+        if ((write || b.write) && b.lo < hi && lo < b.hi) earliest = std::max(earliest, b.end);
+    uint64_t start = earliest;
+    const BankSlot* pushed_by = nullptr;  // the access whose end decided the start
+    for (const BankSlot& b : slots) {     // sorted by start
+        if (b.end <= start) continue;
+        if (b.start >= start + busy) break;
+        start = b.end;
+        pushed_by = &b;
     }
-    const uint64_t start = std::max(ready, free);
-    free = start + busy;
-    last_write = write;
-    last_start = start;
+    if (pushed_by != nullptr && pushed_by->write != write && start > ready) {
+        ChipCounters& k = e.counters[chip.id];
+        k.bank_conflicts->add(1);
+        k.bank_conflict_cycles->add(static_cast<double>(start - std::max(ready, pushed_by->start)));
+    }
+    const BankSlot mine{start, start + busy, lo, hi, write};
+    slots.insert(std::upper_bound(slots.begin(), slots.end(), mine,
+                                  [](const BankSlot& a, const BankSlot& b) { return a.start < b.start; }),
+                 mine);
     return start;
 }
 
@@ -77,7 +98,7 @@ uint64_t execute_mem(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     const bool gathered = ins.opcode == Opcode::Gather || ins.opcode == Opcode::Scatter;
     StreamInput idx;
     if (gathered) idx = e.read_stream(chip, isa::decode_stream(ins.operands[2]), n, pos, q, ins);
-    const BankAccess acc = check_range(e, q, ins, addr, gathered ? 1 : n);
+    const BankAccess acc = check_range(e, q, ins, addr, gathered ? 1 : n, gathered);
     auto target = [&](uint64_t j) {
         const uint64_t a = gathered ? addr + (e.options.functional ? index_of(idx.data, j, e.vector_bytes) : 0) : addr + j;
         if (a >= static_cast<uint64_t>(e.cfg.mem.vectors_per_slice()))
@@ -89,7 +110,7 @@ uint64_t execute_mem(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
         const isa::StreamRef out = isa::decode_stream(ins.operands[gathered ? 3 : 2]);
         e.acquire_output(chip, out, q);
         const uint64_t ready = std::max(Engine::now(), gathered ? idx.first_arrival : now);
-        const uint64_t start = claim_bank(e, chip, slice, acc.bank, ready, n, false);
+        const uint64_t start = claim_bank(e, chip, slice, acc.bank, ready, n, false, acc.lo, acc.hi);
         r.start = start;
         r.busy = n;
         std::shared_ptr<Bytes> data;
@@ -111,7 +132,7 @@ uint64_t execute_mem(Engine& e, ChipState& chip, const isa::Queue& q, const isa:
     StreamInput in = e.read_stream(chip, in_ref, n, pos, q, ins);
     const uint64_t ready = std::max({now, in.first_arrival, gathered ? idx.first_arrival : 0});
     const uint64_t busy = std::max<uint64_t>(n, in.last_arrival + 1 > ready ? in.last_arrival + 1 - ready : 0);
-    const uint64_t start = claim_bank(e, chip, slice, acc.bank, ready, busy, true);
+    const uint64_t start = claim_bank(e, chip, slice, acc.bank, ready, busy, true, acc.lo, acc.hi);
     r.start = start;
     r.busy = busy;
     if (e.options.functional) {
