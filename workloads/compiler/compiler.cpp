@@ -106,16 +106,18 @@ CompiledWorkload compile_gemm(const hw::HwConfig& cfg, const Workload& w, const 
         sh.weight = w.precision;
         sh.act_fp16 = fp16;
         sh.what = "gemm";
+        sh.split_output = true;
         const MatmulResult r = emit_matmul(ctx, sh, opt.functional ? MatmulData{&a, &b} : MatmulData{});
         e.fence();
         out.simulated_chips.push_back(c);
         out.sram_bytes_used = std::max(out.sram_bytes_used, e.used_bytes());
         if (c == 0) {
-            const size_t n_tiles = r.out_regions.size() / static_cast<size_t>(r.m_tiles);
-            for (size_t i = 0; i < r.out_regions.size(); ++i) {
+            const size_t n_tiles = r.out_pieces.size() / static_cast<size_t>(r.m_tiles);
+            for (size_t i = 0; i < r.out_pieces.size(); ++i) {
                 const int64_t mt = static_cast<int64_t>(i / n_tiles), col0 = static_cast<int64_t>(i % n_tiles) * r.tile_n;
-                out.results.push_back({0, r.out_regions[i].slice, r.out_regions[i].addr, std::min(r.tile_m, w.m - mt * r.tile_m), 4,
-                                       std::min(r.tile_n, n - col0), col0, mt * r.tile_m, isa::DType::Fp32});
+                for (const MatmulResult::Piece& p : r.out_pieces[i])
+                    out.results.push_back({0, p.region.slice, p.region.addr, p.rows, 4, std::min(r.tile_n, n - col0), col0,
+                                           mt * r.tile_m + p.row0, isa::DType::Fp32});
             }
             out.notes.push_back(fmt::format("gemm: {} weight tiles on chip 0, tile_n {}", r.tiles, r.tile_n));
         }

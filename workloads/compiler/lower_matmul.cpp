@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
 
 namespace lpu::wl {
 
@@ -59,6 +60,35 @@ int64_t unpack_chunk_rows(int64_t tile_rows, int c, int alus) {
     return n;
 }
 int64_t unpack_chunk_row(int64_t i, int c, int alus) { return (i / 2) * 2 * alus + 2 * c + i % 2; }
+
+// M-tiles that go over the planes together. One, unless the n-tiles of one m-tile leave
+// planes idle (NT not a multiple of the planes): then planes / gcd(NT, planes) m-tiles give
+// every plane the same number of output tiles. Packed weights stay with the planes of their
+// hemisphere (the unpack ALUs feed them) and activations of a previous operation come one
+// m-tile at a time, so those keep one.
+int64_t matmul_wave(int64_t m_tiles, int64_t n_tiles, int planes, bool one_m_tile) {
+    if (one_m_tile || m_tiles <= 1) return 1;
+    return std::min<int64_t>(m_tiles, planes / std::gcd<int64_t>(n_tiles, planes));
+}
+
+// The units (index mt * NT + j) of m-tiles [mt0, mt_end) in rounds: round r holds each
+// plane's r-th unit, so all planes work at once; within a round, units in index order.
+std::vector<std::vector<int64_t>> unit_rounds(const std::vector<int>& unit_plane, int64_t mt0, int64_t mt_end,
+                                              int64_t n_tiles, int planes) {
+    std::vector<std::vector<int64_t>> per_plane(static_cast<size_t>(planes));
+    for (int64_t u = mt0 * n_tiles; u < mt_end * n_tiles; ++u)
+        per_plane[static_cast<size_t>(unit_plane[static_cast<size_t>(u)])].push_back(u);
+    std::vector<std::vector<int64_t>> rounds;
+    for (size_t r = 0;; ++r) {
+        std::vector<int64_t> round;
+        for (const auto& units : per_plane)
+            if (r < units.size()) round.push_back(units[r]);
+        if (round.empty()) break;
+        std::sort(round.begin(), round.end());
+        rounds.push_back(std::move(round));
+    }
+    return rounds;
+}
 
 }  // namespace
 
@@ -208,21 +238,41 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                 ctx.dma_next_addr += total * static_cast<uint64_t>(vb);
             }
         }
+    // Work units: output tiles (m-tile, n-tile), each computed over all its k-tiles on one
+    // plane. One m-tile at a time keeps only its buffers live; when its n-tiles do not spread
+    // evenly over the planes, `wave` m-tiles go together so that every plane gets the same
+    // number of rows (docs/compiler.md, "Matmul").
+    const int64_t wave = matmul_wave(MT, NT, planes, packed || !own_act);
+    std::vector<int> unit_plane(static_cast<size_t>(MT * NT));
+    for (int64_t mt0 = 0; mt0 < MT; mt0 += wave) {
+        std::vector<int64_t> load(static_cast<size_t>(planes), 0);
+        for (int64_t mt = mt0; mt < std::min(MT, mt0 + wave); ++mt)
+            for (int64_t j = 0; j < NT; ++j) {
+                int p = tiles[static_cast<size_t>(j * KT)].plane;  // one m-tile: where the weights are
+                if (wave > 1) p = static_cast<int>(std::min_element(load.begin(), load.end()) - load.begin());
+                load[static_cast<size_t>(p)] += std::min(tile_m, sh.m - mt * tile_m);
+                unit_plane[static_cast<size_t>(mt * NT + j)] = p;
+            }
+    }
     bool hemi_used[2] = {false, false};
     for (int p = 0; p < planes; ++p) hemi_used[e.plane_is_west(p) ? 0 : 1] = true;
     // Activations and results: one region per (k-tile, m-tile) and (m-tile, n-tile). With
     // data (functional mode) all are placed up front; otherwise each m-tile's are placed when
     // it starts and released after it (prefill keeps only one m-tile of buffers live).
-    std::vector<Region> act[2];
+    // Copy g = 2 h + c in hemisphere h: with its own activations each plane of a hemisphere
+    // reads its own copy (c = its local index), since two planes streaming one copy from one
+    // bank would each get half the bank's vector per cycle; a previous operation's tensor is
+    // shared (c = 0).
+    std::vector<Region> act[4];
+    auto act_copy = [&](int plane) { return (e.plane_is_west(plane) ? 0 : 2) + (own_act ? plane_streams(e, plane).local : 0); };
+    for (int p = 0; p < planes; ++p) act[act_copy(p)].resize(static_cast<size_t>(KT * MT));
     auto place_act = [&](int64_t mt) {
         if (!own_act) return;  // staged per k-tile when the instructions start
-        for (int h = 0; h < 2; ++h)
-            if (hemi_used[h])
-                for (int64_t kt = 0; kt < KT; ++kt)
-                    act[h][static_cast<size_t>(kt * MT + mt)] = e.alloc_in_hemisphere(
-                        h == 0, static_cast<uint64_t>(std::min(tile_m, sh.m - mt * tile_m) * act_vecs), sh.what + " activations", true);
+        for (int g = 0; g < 4; ++g)
+            for (int64_t kt = 0; kt < static_cast<int64_t>(act[g].size()) / MT; ++kt)
+                act[g][static_cast<size_t>(kt * MT + mt)] = e.alloc_in_hemisphere(
+                    g < 2, static_cast<uint64_t>(std::min(tile_m, sh.m - mt * tile_m) * act_vecs), sh.what + " activations", true);
     };
-    for (int h = 0; h < 2; ++h) act[h].resize(hemi_used[h] ? static_cast<size_t>(KT * MT) : 0);
     // Activation row sums (fp32 rows of 4 vectors), per hemisphere, per (m-tile, k-tile or all).
     std::vector<Region> asum[2];
     for (int h = 0; h < 2; ++h) asum[h].resize(hemi_used[h] && zero_points ? static_cast<size_t>(asums_per_mtile * MT) : 0);
@@ -242,16 +292,38 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                 scales.push_back(e.alloc_in_hemisphere(e.plane_is_west(plane_of(j)), 8, sh.what + " scales", sh.weights_scratch));
     // Results return from the VXM to the plane's hemisphere (fp16 results go there directly),
     // 4 vectors per row.
+    // With split_output, a tile's fp32 rows go to `pieces` slices in turn: a slice writes one
+    // vector per cycle, the epilogue makes 4 per row every dequant cost (fp16: per drained
+    // row), and a piece never exceeds a bank.
+    const int64_t per_bank = cfg.mem.vectors_per_slice() / cfg.mem.banks_per_slice;
+    const int64_t row_cycles = fmt == WeightFormat::Fp16 ? 1 : zero_points ? 3 : 2;
     res.out_regions.resize(static_cast<size_t>(MT * NT));
+    res.out_pieces.resize(static_cast<size_t>(MT * NT));
     auto place_out = [&](int64_t mt) {
-        for (int64_t j = 0; j < NT; ++j)
-            res.out_regions[static_cast<size_t>(mt * NT + j)] = e.alloc_in_hemisphere(
-                e.plane_is_west(plane_of(j)), static_cast<uint64_t>(4 * std::min(tile_m, sh.m - mt * tile_m)), sh.what + " output", true);
+        const int64_t rows = std::min(tile_m, sh.m - mt * tile_m);
+        const int64_t pieces = !sh.split_output ? 1 : std::max(cdiv(4, row_cycles), cdiv(4 * rows, per_bank));
+        const int64_t piece_rows = cdiv(rows, pieces);
+        for (int64_t j = 0; j < NT; ++j) {
+            auto& out = res.out_pieces[static_cast<size_t>(mt * NT + j)];
+            out.clear();
+            for (int64_t r0 = 0; r0 < rows; r0 += piece_rows) {
+                const int64_t n = std::min(piece_rows, rows - r0);
+                out.push_back({e.alloc_in_hemisphere(e.plane_is_west(unit_plane[static_cast<size_t>(mt * NT + j)]),
+                                                     static_cast<uint64_t>(4 * n), sh.what + " output", true),
+                               r0, n});
+            }
+            res.out_regions[static_cast<size_t>(mt * NT + j)] = out.front().region;
+        }
     };
+    // A GEMM's results are what it is run for: they stay, while each wave's activation
+    // buffers are released after it (timing mode), so no wave loads its activations over the
+    // results of the previous one.
+    const bool outputs_up_front = functional || sh.split_output;
+    if (outputs_up_front)
+        for (int64_t mt = 0; mt < MT; ++mt) place_out(mt);
     if (functional)
         for (int64_t mt = 0; mt < MT; ++mt) {
             place_act(mt);
-            place_out(mt);
             place_asum(mt);
         }
     res.m_tiles = MT;
@@ -308,7 +380,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                 ctx.sram_init->push_back({e.chip(), r.slice, r.addr, std::move(img)});
             }
         }
-        for (int h = 0; h < 2 && own_act; ++h)
+        for (int h = 0; h < 4 && own_act; ++h)
             for (size_t ri = 0; ri < act[h].size(); ++ri) {
                 const std::vector<float>& a = *data.a;
                 const int64_t kt = static_cast<int64_t>(ri) / MT, mt = static_cast<int64_t>(ri) % MT;
@@ -342,14 +414,15 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     }
 
     // ---- instructions ---------------------------------------------------------------------
-    for (int64_t mt = 0; mt < MT; ++mt) {
-        const int64_t m0 = mt * tile_m, rows = std::min(tile_m, sh.m - m0);
+    for (int64_t mt0 = 0; mt0 < MT; mt0 += wave) {
+        const int64_t mt_end = std::min(MT, mt0 + wave);
         const ChipEmitter::ScratchMark mark = e.scratch_mark();
-        if (!functional) {
-            place_act(mt);
-            place_out(mt);
-            place_asum(mt);
-        }
+        if (!functional)
+            for (int64_t mt = mt0; mt < mt_end; ++mt) {
+                place_act(mt);
+                if (!outputs_up_front) place_out(mt);
+                place_asum(mt);
+            }
         if (!own_act) {
             // Activations of the previous operation: a k-tile that is a whole chunk (or its zero-
             // padded end) in the plane's hemisphere is read in place, or copied across the
@@ -366,7 +439,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                     const bool src_west = src.slice < e.slices_per_hemisphere();
                     const int64_t end = k0 + krows == sh.k ? vb : lane + krows;  // past K the chunk is zero
                     const bool whole = lane == 0 && end == vb;
-                    Region& dst = act[h][static_cast<size_t>(kt)];
+                    Region& dst = act[2 * h][static_cast<size_t>(kt)];
                     if (whole && src_west == (h == 0)) {
                         dst = src;
                         continue;
@@ -393,8 +466,10 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
         // Row sums of the activations for the zero-point term, computed once per m-tile in each
         // hemisphere with planes (before the tiles, so stream registers are borrowed in order):
         // int8 row -> cvt fp32 -> rsum (exact: |sum| < 2^24) -> running sum over k-tiles.
+        for (int64_t mt = mt0; mt < mt_end; ++mt)
         for (int h = 0; h < 2 && zero_points; ++h) {
             if (!hemi_used[h]) continue;
+            const int64_t rows = std::min(tile_m, sh.m - mt * tile_m);
             const bool west = h == 0;
             int first_plane = 0;
             while (e.plane_is_west(first_plane) != west) ++first_plane;
@@ -403,7 +478,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
             const isa::StreamRef in = stream(kUnpackIn, west), wide = stream(27, !west), fin = stream(28, !west),
                                  sum = stream(29, !west), part = stream(31, !west);
             for (int64_t kt = 0; kt < KT; ++kt) {
-                e.read(act[h][static_cast<size_t>(kt * MT + mt)], 0, static_cast<uint64_t>(rows), in, true);
+                e.read(act[2 * h][static_cast<size_t>(kt * MT + mt)], 0, static_cast<uint64_t>(rows), in, true);
                 e.emit(Unit::Vxm, alu, Opcode::Cvt, {rows, s(in), s(wide), static_cast<int64_t>(isa::DType::Int8),
                                                      static_cast<int64_t>(isa::DType::Fp32)});
                 const bool last = kt == KT - 1;
@@ -416,13 +491,14 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
             }
         }
         if (zero_points) e.fence(true);
-        for (int64_t jg = 0; jg < NT; jg += planes) {
-            const int64_t jend = std::min(NT, jg + planes);
+        for (const std::vector<int64_t>& round : unit_rounds(unit_plane, mt0, mt_end, NT, planes)) {
             for (int64_t kt = 0; kt < KT; ++kt) {
-                for (int64_t j = jg; j < jend; ++j) {
+                for (const int64_t u : round) {
+                    const int64_t mt = u / NT, j = u % NT, rows = std::min(tile_m, sh.m - mt * tile_m);
+                    const int plane = unit_plane[static_cast<size_t>(u)];
                     const WeightTile& t = tiles[static_cast<size_t>(j * KT + kt)];
-                    const PlaneStreams ps = plane_streams(e, t.plane);
-                    const bool west = e.plane_is_west(t.plane);
+                    const PlaneStreams ps = plane_streams(e, plane);
+                    const bool west = e.plane_is_west(plane);
                     // weight feed
                     e.tag("weight_install", layer);
                     if (unpack_on_vxm) {
@@ -438,7 +514,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                                 e.emit(Unit::Mem, r.slice, Opcode::Read, {static_cast<int64_t>(r.addr), static_cast<int64_t>(t.chunk_reads[static_cast<size_t>(c)]), s(to_vxm)});
                             }
                             e.tag("unpack", layer);
-                            e.emit(Unit::Vxm, unpack_alu(t.plane, c), Opcode::Unpack, {t.chunk_rows[static_cast<size_t>(c)], s(to_vxm),
+                            e.emit(Unit::Vxm, unpack_alu(plane, c), Opcode::Unpack, {t.chunk_rows[static_cast<size_t>(c)], s(to_vxm),
                                                                    s(stream(ps.weights + 2 * c, ps.weights_east, 2)),
                                                                    static_cast<int64_t>(format_dtype(fmt))});
                         }
@@ -460,35 +536,39 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                     const int width = unpack_on_vxm ? static_cast<int>(std::min<int64_t>(2 * feed, t.rows))
                                                     : static_cast<int>(std::count_if(t.chunk_reads.begin(), t.chunk_reads.end(),
                                                                                      [](uint64_t v) { return v > 0; }));
-                    e.emit(Unit::Mxm, t.plane, Opcode::Lw, {t.rows, s(stream(ps.weights, ps.weights_east, std::max(width, 1))), static_cast<int64_t>(lw_type)});
-                    e.emit(Unit::Mxm, t.plane, Opcode::Iw, {t.cols});
+                    e.emit(Unit::Mxm, plane, Opcode::Lw, {t.rows, s(stream(ps.weights, ps.weights_east, std::max(width, 1))), static_cast<int64_t>(lw_type)});
+                    e.emit(Unit::Mxm, plane, Opcode::Iw, {t.cols});
                     res.tiles++;
                     res.install_bytes += t.rows * cfg.mxm.cols * (fmt == WeightFormat::Fp16 ? 2 : 1);
                     // activations and the array pass
                     e.tag(category, layer);
-                    const Region& ar = act[west ? 0 : 1][static_cast<size_t>(kt * MT + mt)];
+                    const Region& ar = act[act_copy(plane)][static_cast<size_t>(kt * MT + mt)];
                     e.read(ar, 0, static_cast<uint64_t>(rows * act_vecs),
                            stream(ps.activations, ps.weights_east), true);
-                    e.emit(Unit::Mxm, t.plane, Opcode::Abc, {rows, s(stream(ps.activations, ps.weights_east)),
+                    e.emit(Unit::Mxm, plane, Opcode::Abc, {rows, s(stream(ps.activations, ps.weights_east)),
                                                               static_cast<int64_t>(sh.act_fp16 ? isa::DType::Fp16 : isa::DType::Int8),
                                                               grouped ? 0 : (kt > 0 ? 1 : 0)});
                     const bool last_k = kt == KT - 1;
                     if (!grouped && !last_k) continue;
                     // epilogue: drain, dequant (and the group sum), write
-                    e.emit(Unit::Mxm, t.plane, Opcode::Acc, {rows, s(stream(ps.acc, ps.acc_east, 4))});
-                    const Region& out = res.out_regions[static_cast<size_t>(mt * NT + j)];
+                    e.emit(Unit::Mxm, plane, Opcode::Acc, {rows, s(stream(ps.acc, ps.acc_east, 4))});
+                    const auto& out = res.out_pieces[static_cast<size_t>(mt * NT + j)];
+                    auto write_out = [&](isa::StreamRef from) {
+                        for (const MatmulResult::Piece& piece : out)
+                            e.write(piece.region, 0, static_cast<uint64_t>(4 * piece.rows), from);
+                    };
                     if (fmt == WeightFormat::Fp16) {
                         // fp32 accumulators: straight to SRAM, no dequant
-                        e.write(out, 0, static_cast<uint64_t>(4 * rows), stream(ps.acc, ps.acc_east, 4));
+                        write_out(stream(ps.acc, ps.acc_east, 4));
                         continue;
                     }
                     e.tag("dequant", layer);
                     const int64_t g = grouped ? ktl[static_cast<size_t>(kt)].first / group : 0;
                     const Region& sc = scales[static_cast<size_t>(j * groups_per_col + g)];
-                    const isa::StreamRef scale_in = stream(kScaleIn, west);
+                    const isa::StreamRef scale_in = e.to_centre(sc, kScaleIn);
                     e.emit(Unit::Mem, sc.slice, Opcode::Read, {static_cast<int64_t>(sc.addr), 8, s(scale_in)});
                     // One ALU per plane keeps each plane's dequant/sum chain in order on one queue.
-                    const int alu = epilogue_alu(t.plane);
+                    const int alu = epilogue_alu(plane);
                     const bool chain = grouped && KT > 1;
                     // Groups: partial results are dequantized one group at a time and summed on
                     // the VXM (first group -> sum register; later groups -> added into it).
@@ -512,7 +592,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                         e.emit(Unit::Vxm, alu, Opcode::Add, {rows, s(sum), s(dequantized), s(result), static_cast<int64_t>(isa::DType::Fp32)});
                         if (!last_k) continue;
                     }
-                    e.write(out, 0, static_cast<uint64_t>(4 * rows), result);
+                    write_out(result);
                 }
             }
         }

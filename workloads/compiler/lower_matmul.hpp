@@ -22,6 +22,9 @@ struct MatmulShape {
     // the matmul places itself. One m-tile only; k-tiles then never straddle a chunk, and a
     // k-tile that starts inside a chunk is lane-shifted into place on the SXM.
     const Tensor* act_in = nullptr;
+    // The caller takes each output tile as row pieces in several slices (out_pieces), so
+    // that the results leave the VXM as fast as it makes them; otherwise one region per tile.
+    bool split_output = false;
     std::string what;             // for messages: "layer 3 q"
 };
 
@@ -34,7 +37,12 @@ struct MatmulData {
 struct MatmulResult {
     // int32 results dequantized to fp32: rows of 4 vectors striped over 4 slices
     // (out_slice .. out_slice + 3) at the same address, one region per n-tile.
-    std::vector<Region> out_regions;  // per (m-tile, n-tile), index mt * n_tiles + j
+    std::vector<Region> out_regions;  // per (m-tile, n-tile), index mt * n_tiles + j (first piece)
+    struct Piece {
+        Region region;
+        int64_t row0 = 0, rows = 0;  // rows of the tile it holds
+    };
+    std::vector<std::vector<Piece>> out_pieces;  // per (m-tile, n-tile): its rows in order
     int64_t m_tiles = 0;
     int64_t tile_m = 0;
     int64_t tile_n = 0;
