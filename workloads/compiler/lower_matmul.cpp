@@ -299,6 +299,22 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     const int64_t row_cycles = fmt == WeightFormat::Fp16 ? 1 : zero_points ? 3 : 2;
     res.out_regions.resize(static_cast<size_t>(MT * NT));
     res.out_pieces.resize(static_cast<size_t>(MT * NT));
+    // Pieces go to the hemisphere's slices in turn, so that tiles finishing together write
+    // to different slices (the one with the most room could take them all).
+    int next_out_slice[2] = {0, 0};
+    auto alloc_piece = [&](bool west, uint64_t vectors) {
+        const int S = e.slices_per_hemisphere();
+        int& next = next_out_slice[west ? 0 : 1];
+        for (int i = 0; i < S && sh.split_output; ++i) {
+            const int sl = e.slice(west, (next + i) % S);
+            for (size_t b = 0; b < static_cast<size_t>(cfg.mem.banks_per_slice); ++b)
+                if (e.bank_free(sl, b, true) >= vectors) {
+                    next = (next + i + 1) % S;
+                    return e.alloc(sl, vectors, sh.what + " output", true);
+                }
+        }
+        return e.alloc_in_hemisphere(west, vectors, sh.what + " output", true);
+    };
     auto place_out = [&](int64_t mt) {
         const int64_t rows = std::min(tile_m, sh.m - mt * tile_m);
         const int64_t pieces = !sh.split_output ? 1 : std::max(cdiv(4, row_cycles), cdiv(4 * rows, per_bank));
@@ -308,8 +324,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
             out.clear();
             for (int64_t r0 = 0; r0 < rows; r0 += piece_rows) {
                 const int64_t n = std::min(piece_rows, rows - r0);
-                out.push_back({e.alloc_in_hemisphere(e.plane_is_west(unit_plane[static_cast<size_t>(mt * NT + j)]),
-                                                     static_cast<uint64_t>(4 * n), sh.what + " output", true),
+                out.push_back({alloc_piece(e.plane_is_west(unit_plane[static_cast<size_t>(mt * NT + j)]), static_cast<uint64_t>(4 * n)),
                                r0, n});
             }
             res.out_regions[static_cast<size_t>(mt * NT + j)] = out.front().region;
@@ -576,6 +591,19 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                     const isa::StreamRef dequantized = stream(epilogue_register(ps.local, false), !west);
                     const isa::StreamRef sum = stream(epilogue_register(ps.local, true), !west);
                     const isa::StreamRef dq_out = chain && kt == 0 ? sum : dequantized;
+                    if (!zero_points && !chain && out.size() == 2) {
+                        // Per-channel scales, two pieces: the second piece's rows are dequantized on
+                        // a second ALU (an unpack ALU, idle with int8 weights) onto the sum
+                        // register, unused here, so the epilogue keeps pace with the drain.
+                        const isa::StreamRef acc_out = stream(ps.acc, ps.acc_east, 4);
+                        e.emit(Unit::Vxm, alu, Opcode::Dequant, {out[0].rows, s(acc_out), s(scale_in), s(scale_in), s(dequantized)});
+                        e.emit(Unit::Mem, sc.slice, Opcode::Read, {static_cast<int64_t>(sc.addr), 8, s(scale_in)});
+                        e.emit(Unit::Vxm, unpack_alu(plane, 0), Opcode::Dequant,
+                               {out[1].rows, s(acc_out), s(scale_in), s(scale_in), s(sum)});
+                        e.write(out[0].region, 0, static_cast<uint64_t>(4 * out[0].rows), dequantized);
+                        e.write(out[1].region, 0, static_cast<uint64_t>(4 * out[1].rows), sum);
+                        continue;
+                    }
                     if (zero_points) {
                         // the row sums follow the scale and zero rows on the same register
                         const Region& as = asum[west ? 0 : 1][static_cast<size_t>(mt * asums_per_mtile + (grouped ? kt : 0))];
