@@ -259,6 +259,31 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     // Activations and results: one region per (k-tile, m-tile) and (m-tile, n-tile). With
     // data (functional mode) all are placed up front; otherwise each m-tile's are placed when
     // it starts and released after it (prefill keeps only one m-tile of buffers live).
+    // A GEMM's activations and results go to different slices, so that no write of results
+    // holds a bank that an activation read needs: activations in the last quarter of the
+    // hemisphere's slices (the one with the most room), results in turn over the others,
+    // so that tiles finishing together write to different slices.
+    int next_out_slice[2] = {0, 0};
+    auto alloc_staging = [&](bool west, uint64_t vectors, bool output) {
+        const int S = e.slices_per_hemisphere();
+        const int outputs = sh.split_output ? std::max(1, S - S / 4) : 0;
+        int& next = next_out_slice[west ? 0 : 1];
+        int best = -1;
+        uint64_t best_free = 0;
+        for (int i = 0; i < (output ? outputs : S - outputs); ++i) {
+            const int sl = e.slice(west, output ? (next + i) % outputs : outputs + i);
+            for (size_t b = 0; b < static_cast<size_t>(cfg.mem.banks_per_slice); ++b) {
+                const uint64_t free = e.bank_free(sl, b, true);
+                if (free < vectors || free <= best_free) continue;
+                best = sl;
+                best_free = free;
+                if (output) next = (next + i + 1) % outputs;
+            }
+            if (output && best >= 0) break;
+        }
+        const std::string what = sh.what + (output ? " output" : " activations");
+        return best >= 0 && outputs > 0 ? e.alloc(best, vectors, what, true) : e.alloc_in_hemisphere(west, vectors, what, true);
+    };
     // Copy g = 2 h + c in hemisphere h: with its own activations each plane of a hemisphere
     // reads its own copy (c = its local index), since two planes streaming one copy from one
     // bank would each get half the bank's vector per cycle; a previous operation's tensor is
@@ -270,8 +295,8 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
         if (!own_act) return;  // staged per k-tile when the instructions start
         for (int g = 0; g < 4; ++g)
             for (int64_t kt = 0; kt < static_cast<int64_t>(act[g].size()) / MT; ++kt)
-                act[g][static_cast<size_t>(kt * MT + mt)] = e.alloc_in_hemisphere(
-                    g < 2, static_cast<uint64_t>(std::min(tile_m, sh.m - mt * tile_m) * act_vecs), sh.what + " activations", true);
+                act[g][static_cast<size_t>(kt * MT + mt)] =
+                    alloc_staging(g < 2, static_cast<uint64_t>(std::min(tile_m, sh.m - mt * tile_m) * act_vecs), false);
     };
     // Activation row sums (fp32 rows of 4 vectors), per hemisphere, per (m-tile, k-tile or all).
     std::vector<Region> asum[2];
@@ -299,22 +324,6 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     const int64_t row_cycles = fmt == WeightFormat::Fp16 ? 1 : zero_points ? 3 : 2;
     res.out_regions.resize(static_cast<size_t>(MT * NT));
     res.out_pieces.resize(static_cast<size_t>(MT * NT));
-    // Pieces go to the hemisphere's slices in turn, so that tiles finishing together write
-    // to different slices (the one with the most room could take them all).
-    int next_out_slice[2] = {0, 0};
-    auto alloc_piece = [&](bool west, uint64_t vectors) {
-        const int S = e.slices_per_hemisphere();
-        int& next = next_out_slice[west ? 0 : 1];
-        for (int i = 0; i < S && sh.split_output; ++i) {
-            const int sl = e.slice(west, (next + i) % S);
-            for (size_t b = 0; b < static_cast<size_t>(cfg.mem.banks_per_slice); ++b)
-                if (e.bank_free(sl, b, true) >= vectors) {
-                    next = (next + i + 1) % S;
-                    return e.alloc(sl, vectors, sh.what + " output", true);
-                }
-        }
-        return e.alloc_in_hemisphere(west, vectors, sh.what + " output", true);
-    };
     auto place_out = [&](int64_t mt) {
         const int64_t rows = std::min(tile_m, sh.m - mt * tile_m);
         const int64_t pieces = !sh.split_output ? 1 : std::max(cdiv(4, row_cycles), cdiv(4 * rows, per_bank));
@@ -324,7 +333,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
             out.clear();
             for (int64_t r0 = 0; r0 < rows; r0 += piece_rows) {
                 const int64_t n = std::min(piece_rows, rows - r0);
-                out.push_back({alloc_piece(e.plane_is_west(unit_plane[static_cast<size_t>(mt * NT + j)]), static_cast<uint64_t>(4 * n)),
+                out.push_back({alloc_staging(e.plane_is_west(unit_plane[static_cast<size_t>(mt * NT + j)]), static_cast<uint64_t>(4 * n), true),
                                r0, n});
             }
             res.out_regions[static_cast<size_t>(mt * NT + j)] = out.front().region;
