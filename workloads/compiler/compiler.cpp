@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "workloads/compiler/dataflow.hpp"
 #include "workloads/compiler/emitter.hpp"
 #include "workloads/compiler/lower_llama.hpp"
 #include "workloads/compiler/lower_matmul.hpp"
@@ -67,6 +68,19 @@ std::vector<float> reference_gemm(const Workload& w, const Mapping& mp, const hw
     return c;
 }
 
+// How a GEMM of N columns goes over `chips` chips: `columns` blocks of columns (at most one
+// n-tile of the array's `cols` per chip, so no chip's planes stand partly empty while another
+// chip could take columns), each block's K split over `depth` chips.
+struct GemmSplit {
+    int columns = 1, depth = 1;
+};
+GemmSplit gemm_split(int64_t n, int chips, int cols) {
+    GemmSplit s;
+    s.columns = static_cast<int>(std::min<int64_t>(chips, cdiv(n, cols)));
+    s.depth = std::max(1, chips / s.columns);
+    return s;
+}
+
 CompiledWorkload compile_gemm(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& opt) {
     CompiledWorkload out;
     ProgramBuilder builder(out);
@@ -76,8 +90,6 @@ CompiledWorkload compile_gemm(const hw::HwConfig& cfg, const Workload& w, const 
                                           cfg.system.chips));
     if (opt.functional && chips != 1)
         throw SimulationError("functional mode for a gemm split over several chips is not yet supported; use chips: 1");
-    out.chips = chips;
-    out.tensor = chips;
     const bool fp16 = w.precision.format == WeightFormat::Fp16;
     std::vector<float> a;
     QuantizedMatrix b;
@@ -91,24 +103,41 @@ CompiledWorkload compile_gemm(const hw::HwConfig& cfg, const Workload& w, const 
         a.resize(static_cast<size_t>(w.m * w.k));
         for (auto& v : a) v = fp16 ? round_to_fp16(wdist(rng)) : static_cast<float>(adist(rng));
     }
-    // Column split over chips: chip c computes columns [c*N/chips, (c+1)*N/chips).
-    const int64_t n_per_chip = (w.n + chips - 1) / chips;
-    for (int c = 0; c < chips; ++c) {
-        const int64_t n = std::min(n_per_chip, w.n - c * n_per_chip);
-        if (n <= 0) break;
+    // Split over chips (docs/compiler.md, "A GEMM on several chips"): columns first, at most
+    // one n-tile per chip; chips left over split K as well, and the partial sums of a
+    // column block are reduced over C2C [TSP22 sec. 5].
+    const GemmSplit split = gemm_split(w.n, chips, cfg.mxm.cols);
+    const int64_t n_per = cdiv(w.n, split.columns), k_per = cdiv(w.k, split.depth);
+    for (int c = 0; c < split.columns * split.depth; ++c) {
+        const int block = c / split.depth, rank = c % split.depth;
+        const int64_t n = std::min(n_per, w.n - block * n_per), k = std::min(k_per, w.k - rank * k_per);
+        if (n <= 0 || k <= 0) throw SimulationError(fmt::format("the gemm cannot use {} chips: {} x {} blocks of {} columns and {} rows leave chip {} empty; "
+                                                                "use fewer chips", chips, split.columns, split.depth, n_per, k_per, c));
         ChipEmitter e(cfg, c, builder);
         e.tag("matmul");
         MatmulContext ctx{e, w.mapping, opt.functional ? &out.sram_init : nullptr, 0};
         MatmulShape sh;
         sh.m = w.m;
-        sh.k = w.k;
+        sh.k = k;
         sh.n = n;
         sh.weight = w.precision;
         sh.act_fp16 = fp16;
         sh.what = "gemm";
-        sh.split_output = true;
+        sh.split_output = split.depth == 1;  // the reduction takes one region per tile
         const MatmulResult r = emit_matmul(ctx, sh, opt.functional ? MatmulData{&a, &b} : MatmulData{});
         e.fence();
+        if (split.depth > 1) {
+            e.tag("c2c");
+            for (int64_t mt = 0; mt < r.m_tiles; ++mt) {
+                const int64_t n_tiles = static_cast<int64_t>(r.out_regions.size()) / r.m_tiles;
+                Tensor part;
+                part.elems = n;
+                part.type = isa::DType::Fp32;
+                part.chunks.assign(r.out_regions.begin() + mt * n_tiles, r.out_regions.begin() + (mt + 1) * n_tiles);
+                DataflowOps ops(e, std::min(r.tile_m, w.m - mt * r.tile_m));
+                ops.reduce_scatter(part, split.depth, rank, block * split.depth, cfg.c2c.links);
+            }
+        }
         out.simulated_chips.push_back(c);
         out.sram_bytes_used = std::max(out.sram_bytes_used, e.used_bytes());
         if (c == 0) {
@@ -119,9 +148,12 @@ CompiledWorkload compile_gemm(const hw::HwConfig& cfg, const Workload& w, const 
                     out.results.push_back({0, p.region.slice, p.region.addr, p.rows, 4, std::min(r.tile_n, n - col0), col0,
                                            mt * r.tile_m + p.row0, isa::DType::Fp32});
             }
-            out.notes.push_back(fmt::format("gemm: {} weight tiles on chip 0, tile_n {}", r.tiles, r.tile_n));
+            out.notes.push_back(fmt::format("gemm: {} weight tiles on chip 0, tile_n {}; {} column block(s) x {} K block(s) over chips",
+                                            r.tiles, r.tile_n, split.columns, split.depth));
         }
     }
+    out.chips = split.columns * split.depth;
+    out.tensor = out.chips;
     out.weight_bytes = storage_bytes(w.precision, w.k, w.n);
     out.macs = static_cast<double>(w.m) * static_cast<double>(w.k) * static_cast<double>(w.n);
     out.tokens_per_step = static_cast<double>(w.m);

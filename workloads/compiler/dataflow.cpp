@@ -308,7 +308,13 @@ void DataflowOps::gather_slots(const std::vector<Region>& slot, int t, int rank,
 
 void DataflowOps::all_reduce(Tensor& x, int t, int rank, int first, int links) {
     if (t <= 1) return;
+    const std::vector<Region> slot = reduce_scatter(x, t, rank, first, links);
+    gather_slots(slot, t, rank, first, links);
+}
+
+std::vector<Region> DataflowOps::reduce_scatter(Tensor& x, int t, int rank, int first, int links) {
     const std::vector<Region> slot = slots(x, t);
+    if (t <= 1) return slot;
     const auto per = static_cast<int64_t>(slot.size()) / t;
     const int alu = e_.next_alu();
     // Reduce-scatter: every peer gets this rank's partial sums of its chunks; this rank's
@@ -326,7 +332,7 @@ void DataflowOps::all_reduce(Tensor& x, int t, int rank, int first, int links) {
         e_.write(xc, 0, xc.vectors, fin);
     }
     e_.fence();
-    gather_slots(slot, t, rank, first, links);
+    return slot;
 }
 
 }  // namespace lpu::wl

@@ -62,6 +62,9 @@ public:
     // ranks exchanges equal messages); reduce-scatter (the owner's value + peer (rank+1)'s +
     // peer (rank+2)'s ..., fp32 adds in that order), then all-gather.
     void all_reduce(Tensor& x, int tensor, int rank, int group_first_chip, int links);
+    // Its first half: afterwards this rank's own chunks (as in all_reduce) hold the sums; the
+    // padded chunk list is returned.
+    std::vector<Region> reduce_scatter(Tensor& x, int tensor, int rank, int group_first_chip, int links);
     // Every rank's chunks (owned as in all_reduce) to every rank, in place.
     void all_gather(Tensor& x, int tensor, int rank, int group_first_chip, int links);
 

@@ -127,7 +127,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                          fmt::format("at most mxm.planes = {} of the hardware config", cfg.mxm.planes));
     int64_t tile_k = std::min<int64_t>(mp.tile_k, cfg.mxm.rows);
     const int64_t tile_n = std::min<int64_t>(mp.tile_n, cfg.mxm.cols);
-    const int64_t tile_m = mp.tile_m;
+    int64_t tile_m = mp.tile_m;
     if (tile_m > cfg.mxm.accumulator_rows)
         throw InputError({"workload", 0, 0}, "mapping.tile_m", std::to_string(tile_m),
                          fmt::format("at most mxm.accumulator_rows = {} (one tile's results must fit the accumulators)",
@@ -170,7 +170,16 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                                               sh.what, sh.m, tile_m, vb, vb));
     }
     const std::vector<std::pair<int64_t, int64_t>> ktl = k_tiles(sh.k, tile_k, own_act ? 0 : vb);
-    const int64_t KT = static_cast<int64_t>(ktl.size()), NT = cdiv(sh.n, tile_n), MT = cdiv(sh.m, tile_m);
+    const int64_t KT = static_cast<int64_t>(ktl.size()), NT = cdiv(sh.n, tile_n);
+    const int64_t need = planes / std::gcd<int64_t>(NT, planes);  // m-tiles of a wave (below)
+    if (mp.tile_m_auto && own_act && !packed && sh.m > tile_m && cdiv(sh.m, tile_m) % need != 0) {
+        // Equal m-tiles, a multiple of a wave, so that no plane idles while others finish a
+        // last wave: 800 rows on 2 n-tiles and 4 planes are 4 m-tiles of 200, not 320 + 320 +
+        // 160. (When the count is already a multiple, the short last m-tile stays: its
+        // epilogue is the shortest tail.)
+        tile_m = cdiv(sh.m, cdiv(cdiv(sh.m, tile_m), need) * need);
+    }
+    const int64_t MT = cdiv(sh.m, tile_m);
     const int64_t group = grouped ? sh.weight.group_size : sh.k;
     // Weights with a zero point: y = s (sum x q - z sum x), so each output row needs the sum
     // of its activations over the k range one dequant covers (a k-tile when grouped, all of K
@@ -242,7 +251,21 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     // plane. One m-tile at a time keeps only its buffers live; when its n-tiles do not spread
     // evenly over the planes, `wave` m-tiles go together so that every plane gets the same
     // number of rows (docs/compiler.md, "Matmul").
-    const int64_t wave = matmul_wave(MT, NT, planes, packed || !own_act);
+    // Activation buffers of one m-tile in one hemisphere; waves and per-plane copies (below)
+    // multiply them, and are given up when they would take more than 3/4 of the scratch
+    // space the weights leave in a hemisphere (long K: [800 x 32576] fp16 is 52 MB).
+    int64_t free_bytes = INT64_MAX;
+    for (const bool w : {true, false}) {
+        int64_t f = 0;
+        for (int i = 0; i < e.slices_per_hemisphere(); ++i)
+            for (size_t b = 0; b < static_cast<size_t>(cfg.mem.banks_per_slice); ++b)
+                f += static_cast<int64_t>(e.bank_free(e.slice(w, i), b, true)) * vb;
+        free_bytes = std::min(free_bytes, f);
+    }
+    const int64_t act_bytes_per_m_tile = KT * std::min(tile_m, sh.m) * act_vecs * vb;
+    int64_t wave = matmul_wave(MT, NT, planes, packed || !own_act);
+    while (wave > 1 && 4 * wave * act_bytes_per_m_tile > 3 * free_bytes) --wave;
+    const bool act_per_plane = own_act && 4 * 2 * wave * act_bytes_per_m_tile <= 3 * free_bytes;
     std::vector<int> unit_plane(static_cast<size_t>(MT * NT));
     for (int64_t mt0 = 0; mt0 < MT; mt0 += wave) {
         std::vector<int64_t> load(static_cast<size_t>(planes), 0);
@@ -289,7 +312,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     // bank would each get half the bank's vector per cycle; a previous operation's tensor is
     // shared (c = 0).
     std::vector<Region> act[4];
-    auto act_copy = [&](int plane) { return (e.plane_is_west(plane) ? 0 : 2) + (own_act ? plane_streams(e, plane).local : 0); };
+    auto act_copy = [&](int plane) { return (e.plane_is_west(plane) ? 0 : 2) + (act_per_plane ? plane_streams(e, plane).local : 0); };
     for (int p = 0; p < planes; ++p) act[act_copy(p)].resize(static_cast<size_t>(KT * MT));
     auto place_act = [&](int64_t mt) {
         if (!own_act) return;  // staged per k-tile when the instructions start

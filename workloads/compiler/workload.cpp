@@ -165,6 +165,7 @@ void read_weights(FieldReader r, const std::shared_ptr<YamlSource>& src, Workloa
 
 Mapping read_mapping(FieldReader r) {
     Mapping m;
+    m.tile_m_auto = !r.has("tile_m");
     m.tile_m = r.get_int_or("tile_m", m.tile_m, 1, kMaxTile);
     m.tile_n = r.get_int_or("tile_n", m.tile_n, 1, kMaxTile);
     m.tile_k = r.get_int_or("tile_k", m.tile_k, 1, kMaxTile);

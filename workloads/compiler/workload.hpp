@@ -32,6 +32,9 @@ int element_bytes(ElementType t);                   // 1, 2
 // How GEMMs are cut onto the MXM planes; the knobs a tile sweep varies.
 struct Mapping {
     int64_t tile_m = 320;                 // activation rows (tokens x batch) per tile
+    // tile_m not given: a GEMM cuts its rows into m-tiles of at most tile_m rows, as many as
+    // keep every plane equally busy (docs/compiler.md, "Matmul")
+    bool tile_m_auto = true;
     int64_t tile_n = 320;                 // output columns per tile
     int64_t tile_k = 320;                 // reduction depth per tile
     int planes = 0;                       // planes to use; 0 = all planes of the chip
