@@ -81,6 +81,36 @@ GemmSplit gemm_split(int64_t n, int chips, int cols) {
     return s;
 }
 
+// Mapping knobs the hardware cannot honour are input errors at their file:line, never
+// clamped: a tile larger than the array, more planes than the chip has, m-tiles larger than
+// the accumulators, double buffering on a chip without a shadow weight buffer. (Not given,
+// weight_double_buffering follows the hardware config.)
+void check_mapping(const hw::HwConfig& cfg, const Mapping& mp) {
+    auto at = [&](const std::string& key) {
+        const auto it = mp.where.find(key);
+        return it != mp.where.end() ? it->second : SourceLocation{"workload", 0, 0};
+    };
+    auto fail = [&](const std::string& key, int64_t value, const std::string& expected) {
+        throw InputError(at(key), "mapping." + key, std::to_string(value), expected);
+    };
+    if (mp.planes > cfg.mxm.planes) fail("planes", mp.planes, fmt::format("at most mxm.planes = {} of the hardware config", cfg.mxm.planes));
+    if (mp.tile_k > cfg.mxm.rows)
+        fail("tile_k", mp.tile_k, fmt::format("at most mxm.rows = {}: a k-tile is the weight rows one plane holds", cfg.mxm.rows));
+    if (mp.tile_n > cfg.mxm.cols)
+        fail("tile_n", mp.tile_n, fmt::format("at most mxm.cols = {}: an n-tile is the columns one plane holds", cfg.mxm.cols));
+    if (mp.tile_m > cfg.mxm.accumulator_rows && !mp.tile_m_auto)
+        fail("tile_m", mp.tile_m,
+             fmt::format("at most mxm.accumulator_rows = {} (one tile's results must fit the accumulators)", cfg.mxm.accumulator_rows));
+    if (mp.where.count("weight_double_buffering") == 0) return;  // not given: as the hardware has it
+    if (mp.weight_double_buffering && !cfg.mxm.weight_double_buffering)
+        throw InputError(at("weight_double_buffering"), "mapping.weight_double_buffering", "true",
+                         "false: this hardware config has no shadow weight buffer (mxm.weight_double_buffering: false)");
+    if (!mp.weight_double_buffering && cfg.mxm.weight_double_buffering)
+        throw InputError(at("weight_double_buffering"), "mapping.weight_double_buffering", "false",
+                         "true (not yet supported: a schedule that leaves the shadow weight buffer unused; to study a "
+                         "chip without one, set mxm.weight_double_buffering: false in the hardware config)");
+}
+
 CompiledWorkload compile_gemm(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& opt) {
     CompiledWorkload out;
     ProgramBuilder builder(out);
@@ -175,6 +205,7 @@ CompiledWorkload compile_gemm(const hw::HwConfig& cfg, const Workload& w, const 
 }  // namespace
 
 CompiledWorkload compile(const hw::HwConfig& cfg, const Workload& w, const CompileOptions& options) {
+    check_mapping(cfg, w.mapping);
     if (w.kind == WorkloadKind::Gemm) return compile_gemm(cfg, w, options);
     return compile_llama(cfg, w, options);
 }

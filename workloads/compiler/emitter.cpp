@@ -64,10 +64,18 @@ Region ChipEmitter::alloc(int slice, uint64_t vectors, const std::string& what, 
             return Region{slice, b * per_bank + per_bank - tops[b], vectors};
         }
     }
+    if (vectors > per_bank)  // no bank could ever hold it: the limit is the bank, not the chip
+        throw SimulationError(fmt::format(
+            "does not fit: {} needs one region of {} vectors, and a bank holds {} (mem.words_per_tile / banks_per_slice); "
+            "use a smaller mapping.tile_m (rows per tile)",
+            what, vectors, per_bank));
+    uint64_t largest = 0;
+    for (size_t b = 0; b < banks.size(); ++b) largest = std::max(largest, bank_free(slice, b, scratch));
     throw SimulationError(fmt::format(
-        "does not fit: chip {} slice {} has no bank with {} free vectors for {} (SRAM in use on this chip: {} of {} bytes); "
-        "use more chips (parallelism.tensor / pipeline) or a smaller weight format",
-        chip_, slice, vectors, what, used_bytes(), int64_t{cfg_.mem.slices} * cfg_.mem.slice_bytes()));
+        "does not fit: chip {} slice {} has no bank with {} free vectors for {} (its banks have at most {} free; "
+        "SRAM in use on this chip: {} of {} bytes); use more chips (parallelism.tensor / pipeline), a smaller weight "
+        "format, or a smaller mapping.tile_m",
+        chip_, slice, vectors, what, largest, used_bytes(), int64_t{cfg_.mem.slices} * cfg_.mem.slice_bytes()));
 }
 
 Region ChipEmitter::alloc_in_hemisphere(bool west, uint64_t vectors, const std::string& what, bool scratch) {

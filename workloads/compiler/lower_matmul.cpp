@@ -127,7 +127,7 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                          fmt::format("at most mxm.planes = {} of the hardware config", cfg.mxm.planes));
     int64_t tile_k = std::min<int64_t>(mp.tile_k, cfg.mxm.rows);
     const int64_t tile_n = std::min<int64_t>(mp.tile_n, cfg.mxm.cols);
-    int64_t tile_m = mp.tile_m;
+    int64_t tile_m = mp.tile_m_auto ? std::min<int64_t>(mp.tile_m, cfg.mxm.accumulator_rows) : mp.tile_m;
     if (tile_m > cfg.mxm.accumulator_rows)
         throw InputError({"workload", 0, 0}, "mapping.tile_m", std::to_string(tile_m),
                          fmt::format("at most mxm.accumulator_rows = {} (one tile's results must fit the accumulators)",
@@ -262,6 +262,8 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                 f += static_cast<int64_t>(e.bank_free(e.slice(w, i), b, true)) * vb;
         free_bytes = std::min(free_bytes, f);
     }
+    // a GEMM's results, placed up front, take their share (fp32: 4 vectors a row and n-tile)
+    if (sh.split_output) free_bytes -= std::min(free_bytes, sh.m * NT * 4 * vb / 2);
     const int64_t act_bytes_per_m_tile = KT * std::min(tile_m, sh.m) * act_vecs * vb;
     int64_t wave = matmul_wave(MT, NT, planes, packed || !own_act);
     while (wave > 1 && 4 * wave * act_bytes_per_m_tile > 3 * free_bytes) --wave;
@@ -342,14 +344,14 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     // 4 vectors per row.
     // With split_output, a tile's fp32 rows go to `pieces` slices in turn: a slice writes one
     // vector per cycle, the epilogue makes 4 per row every dequant cost (fp16: per drained
-    // row), and a piece never exceeds a bank.
+    // row), and a piece never takes more than half a bank.
     const int64_t per_bank = cfg.mem.vectors_per_slice() / cfg.mem.banks_per_slice;
     const int64_t row_cycles = fmt == WeightFormat::Fp16 ? 1 : zero_points ? 3 : 2;
     res.out_regions.resize(static_cast<size_t>(MT * NT));
     res.out_pieces.resize(static_cast<size_t>(MT * NT));
     auto place_out = [&](int64_t mt) {
         const int64_t rows = std::min(tile_m, sh.m - mt * tile_m);
-        const int64_t pieces = !sh.split_output ? 1 : std::max(cdiv(4, row_cycles), cdiv(4 * rows, per_bank));
+        const int64_t pieces = !sh.split_output ? 1 : std::max(cdiv(4, row_cycles), cdiv(4 * rows, per_bank / 2));
         const int64_t piece_rows = cdiv(rows, pieces);
         for (int64_t j = 0; j < NT; ++j) {
             auto& out = res.out_pieces[static_cast<size_t>(mt * NT + j)];

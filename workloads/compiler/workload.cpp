@@ -175,6 +175,7 @@ Mapping read_mapping(FieldReader r) {
     m.fuse_norm = r.get_bool_or("fuse_norm", m.fuse_norm);
     m.unpack = r.get_enum_or("unpack", "vxm", kUnpackPaths) == "vxm" ? UnpackPath::Vxm : UnpackPath::Install;
     r.finish();
+    for (const std::string& key : r.keys()) m.where[key] = r.location_of(key);
     return m;
 }
 

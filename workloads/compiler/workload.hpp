@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct Mapping {
     // tile_m not given: a GEMM cuts its rows into m-tiles of at most tile_m rows, as many as
     // keep every plane equally busy (docs/compiler.md, "Matmul")
     bool tile_m_auto = true;
+    // Where each given field is (file:line:column), for errors found against the hardware.
+    std::map<std::string, SourceLocation> where;
     int64_t tile_n = 320;                 // output columns per tile
     int64_t tile_k = 320;                 // reduction depth per tile
     int planes = 0;                       // planes to use; 0 = all planes of the chip
