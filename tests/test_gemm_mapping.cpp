@@ -116,3 +116,55 @@ TEST_CASE("one weight tile and many rows: every plane streams a share of the row
     CHECK(cycles >= cf);
     CHECK(cycles <= cf + allowance(cf, 320) + 4 * 320);  // four tiles' epilogues, not one, follow the drains
 }
+
+TEST_CASE("a GEMM on more chips splits columns, then K, and reduces the partial sums over C2C", "[compiler][mapping]") {
+    const hw::HwConfig cfg = hw::load_hw_config(source_path("configs/tsp-v1-x576.yaml"));
+    // ISCA 2022 Fig. 14's [800 x 32576] x [32576 x 8192] fp16
+    auto run = [&](int chips) {
+        wl::Workload w = gemm(800, 32576, 8192, "fp16");
+        w.chips = chips;
+        const wl::CompiledWorkload c = wl::compile(cfg, w, {});
+        return std::make_pair(c.chips, sim::simulate(cfg, c.program, {}));
+    };
+    const double fp16_macs_per_cycle = static_cast<double>(cfg.mxm.planes) * cfg.mxm.rows * cfg.mxm.cols / cfg.mxm.fp16_cycles_per_vector;
+    const double macs = 800.0 * 32576.0 * 8192.0;
+    const auto [chips8, r8] = run(8);
+    const auto [chips16, r16] = run(16);
+    const auto [chips100, r100] = run(100);
+    CAPTURE(r8.cycles, r16.cycles, r100.cycles, chips100);
+    CHECK(chips8 == 8);
+    CHECK(chips16 == 16);
+    // 8192 columns are 26 n-tiles: 26 column blocks, K over 3 chips each (78 of the 100)
+    CHECK(chips100 == 78);
+    // never faster than the used chips' fp16 peak
+    CHECK(static_cast<double>(r8.cycles) >= macs / (8 * fp16_macs_per_cycle));
+    CHECK(static_cast<double>(r16.cycles) >= macs / (16 * fp16_macs_per_cycle));
+    CHECK(static_cast<double>(r100.cycles) >= macs / (78 * fp16_macs_per_cycle));
+    // twice the chips: nearly half the time (a column block per chip, every plane busy)
+    CHECK(static_cast<double>(r16.cycles) <= 0.55 * static_cast<double>(r8.cycles));
+    CHECK(r100.cycles < r16.cycles);
+    // the K split moves each chip's partial sums (800 rows x 316 columns, fp32) over C2C:
+    // every chip of a 3-chip group sends its peers one chunk each (real or padding)
+    const double sent = r100.stats->sum_over_chips("bytes.c2c");
+    CHECK(sent >= 78.0 * 2 * 800 * 320 * 4);
+    // and with no K split nothing crosses a link
+    CHECK(r16.stats->sum_over_chips("bytes.c2c") == 0);
+}
+
+TEST_CASE("mapping knobs the hardware cannot honour are input errors at their line", "[compiler][mapping][cli]") {
+    const std::string hw = source_path("configs/tsp-v1.yaml"), gemm_file = source_path("workloads/examples/gemm-2048x8192x8192.yaml");
+    const auto tile_k = test::run_cli("run --hw " + hw + " --workload " + gemm_file + " --wset mapping.tile_k=512");
+    CHECK(tile_k.exit_code == 2);
+    CHECK(tile_k.err.find("mapping.tile_k") != std::string::npos);
+    CHECK(tile_k.err.find("mxm.rows = 320") != std::string::npos);
+    const auto tile_n = test::run_cli("run --hw " + hw + " --workload " + gemm_file + " --wset mapping.tile_n=321");
+    CHECK(tile_n.exit_code == 2);
+    CHECK(tile_n.err.find("mxm.cols = 320") != std::string::npos);
+    // the example gives tile_k: 320 on its own line: a hardware with shorter arrays is told where
+    const auto narrow = test::run_cli("run --hw " + hw + " --set mxm.rows=160 --workload " + gemm_file);
+    CHECK(narrow.exit_code == 2);
+    CHECK(narrow.err.find("gemm-2048x8192x8192.yaml:") != std::string::npos);
+    const auto single = test::run_cli("run --hw " + hw + " --workload " + gemm_file + " --wset mapping.weight_double_buffering=false");
+    CHECK(single.exit_code == 2);
+    CHECK(single.err.find("not yet supported") != std::string::npos);
+}
