@@ -124,6 +124,18 @@ TEST_CASE("a GEMM tiled with m-tiles and a narrow tile_k still matches the refer
     CHECK(mismatches(cfg, c, r, w.n) == 0);
 }
 
+TEST_CASE("a GEMM in waves of m-tiles over all planes, with results in row pieces, matches the reference", "[compiler]") {
+    // 5 n-tiles on 4 planes: 3 m-tiles go together (wave), units cross hemispheres, each
+    // tile's results are two pieces (int8: two dequant ALUs) or four (fp16)
+    const auto cfg = hw::load_hw_config(source_path("configs/tsp-v1.yaml"));
+    for (const std::string format : {"int8", "fp16", "int4"}) {
+        const auto w = gemm(700, 650, 1376, format, format == "int4" ? 64 : 0);
+        const auto run = run_functional(cfg, w);
+        CAPTURE(format);
+        CHECK(mismatches(cfg, run.compiled, run.result, w.n) == 0);
+    }
+}
+
 TEST_CASE("decode of the tiny model counts exactly the analytical MACs of one token", "[compiler]") {
     const auto cfg = hw::load_hw_config(source_path("configs/tsp-v1.yaml"));
     const auto w = wl::load_workload(source_path("workloads/examples/tiny-llama-decode.yaml"), {}, kModels);
