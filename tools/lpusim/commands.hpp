@@ -18,6 +18,7 @@ int cmd_run(const Args& args);
 int cmd_compile(const Args& args);
 int cmd_sweep(const Args& args);
 int cmd_report(const Args& args);
+int cmd_serve(const Args& args);
 
 struct Command {
     const char* name;
