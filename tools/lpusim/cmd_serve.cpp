@@ -323,7 +323,11 @@ int cmd_serve(const Args& args) {
     const wl::CompiledWorkload decode_placed = place({"phase=decode", "batch=" + std::to_string(max_batch),
                                                       "context_len=" + std::to_string(std::min(longest, positions - 1))});
     const std::string tensor = "parallelism.tensor=" + std::to_string(decode_placed.tensor);
-    const int64_t prompt_grid = std::min(positions, (longest_prompt + kPrefillGrid - 1) / kPrefillGrid * kPrefillGrid);
+    std::set<int64_t> prompts;  // simulated exactly when few (see kExactPrompts)
+    for (const auto& r : load.requests) prompts.insert(r.prompt_tokens);
+    if (prompts.size() > kExactPrompts) prompts.clear();
+    const int64_t prompt_grid =
+        prompts.empty() ? std::min(positions, (longest_prompt + kPrefillGrid - 1) / kPrefillGrid * kPrefillGrid) : longest_prompt;
     const wl::CompiledWorkload prefill_placed =
         place({"phase=prefill", "batch=1", "seq_len=" + std::to_string(prompt_grid), tensor});
     const wl::CompiledWorkload& placed = prefill_placed.pipeline > decode_placed.pipeline ? prefill_placed : decode_placed;
@@ -340,9 +344,6 @@ int cmd_serve(const Args& args) {
     if (cache_dir == "none") cache_dir.clear();
     std::string key = binary_identity() + "\n" + read_file(hw, size_t{16} << 20) + "\n" + read_file(workload, size_t{16} << 20) + "\n" + models;
     for (const auto& s : sets) key += "\n--set " + s;
-    std::set<int64_t> prompts;
-    for (const auto& r : load.requests) prompts.insert(r.prompt_tokens);
-    if (prompts.size() > kExactPrompts) prompts.clear();
     SimulatedSteps steps(cfg, workload, pinned, models, cache_dir, key, positions, prompts);
 
     serve::ServeResult res;
