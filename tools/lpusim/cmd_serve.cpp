@@ -248,10 +248,18 @@ void write_outputs(const std::string& out, const serve::ServeResult& res, nlohma
     std::string html = "<!DOCTYPE html><html><head><meta charset='utf-8'><title>lpusim serve</title>"
                        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}td,th{padding:2px 10px;text-align:right}"
                        "pre{background:#f4f4f4;padding:1em;overflow-x:auto}</style></head><body><h1>Served load</h1>";
-    html += "<table><tr><th></th><th>mean</th><th>p50</th><th>p90</th><th>p99</th></tr>";
-    for (const char* k : {"ttft_s", "tpot_s", "e2e_s"})
-        html += fmt::format("<tr><th>{}</th><td>{:.4g}</td><td>{:.4g}</td><td>{:.4g}</td><td>{:.4g}</td></tr>", k, j[k]["mean"].get<double>(),
-                            j[k]["p50"].get<double>(), j[k]["p90"].get<double>(), j[k]["p99"].get<double>());
+    html += fmt::format("<p>{} on {} chips ({} x {}), {} lanes of up to {} sequences, policy {}; {} load, {} requests: "
+                        "<b>{:.0f} output tokens/s</b> in all, {:.1f} per user, {:.3g} J per token.</p>",
+                        html_escape(j["model"].get<std::string>()), j["chips"].get<int>(), j["tensor_parallel"].get<int>(),
+                        j["pipeline_parallel"].get<int>(), j["lanes"].get<int>(), j["max_batch"].get<int64_t>(),
+                        j["policy"].get<std::string>(), j["load"]["mode"].get<std::string>(), res.requests.size(),
+                        j["output_tokens_per_s"].get<double>(), j["output_tokens_per_s_per_user"].get<double>(),
+                        j["energy_per_token_J"].get<double>());
+    html += "<table><tr><th>ms</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th></tr>";
+    for (const auto& [k, label] : {std::pair{"ttft_s", "time to first token"}, {"tpot_s", "time per output token"}, {"e2e_s", "end to end"}})
+        html += fmt::format("<tr><th>{}</th><td>{:.4g}</td><td>{:.4g}</td><td>{:.4g}</td><td>{:.4g}</td></tr>", label,
+                            1e3 * j[k]["mean"].get<double>(), 1e3 * j[k]["p50"].get<double>(), 1e3 * j[k]["p90"].get<double>(),
+                            1e3 * j[k]["p99"].get<double>());
     html += "</table>";
     html += cdf.svg.empty() ? "<p>(latency CDF not drawn: " + (gp.empty() ? std::string("no gnuplot") : cdf.error) + ")</p>"
                             : report::inline_svg(cdf.svg, "cdf");
