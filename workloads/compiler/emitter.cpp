@@ -43,12 +43,13 @@ ChipEmitter::ChipEmitter(const hw::HwConfig& cfg, int chip, ProgramBuilder& buil
       next_free_(static_cast<size_t>(cfg.mem.slices), std::vector<uint64_t>(static_cast<size_t>(cfg.mem.banks_per_slice), 0)),
       scratch_(next_free_), scratch_high_(next_free_) {}
 
-Region ChipEmitter::alloc(int slice, uint64_t vectors, const std::string& what, bool scratch) {
+Region ChipEmitter::alloc(int slice, uint64_t vectors, const std::string& what, bool scratch, int bank) {
     const uint64_t per_bank = static_cast<uint64_t>(cfg_.mem.vectors_per_slice() / cfg_.mem.banks_per_slice);
     auto& banks = next_free_[static_cast<size_t>(slice)];
     auto& tops = scratch_[static_cast<size_t>(slice)];
     auto& high = scratch_high_[static_cast<size_t>(slice)];
     for (size_t b = 0; b < banks.size(); ++b) {
+        if (bank >= 0 && b != static_cast<size_t>(bank)) continue;
         if (bank_free(slice, b, scratch) >= vectors) {
             if (!scratch) {
                 Region r{slice, b * per_bank + banks[b], vectors};

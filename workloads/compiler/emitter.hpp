@@ -78,7 +78,8 @@ public:
     // Allocate `vectors` in one bank of the given slice; throws SimulationError when full.
     // Persistent data (weights, scales, KV cache) grows from the bottom of each bank;
     // scratch (activations) from the top, released with release_scratch() after each layer.
-    Region alloc(int slice, uint64_t vectors, const std::string& what, bool scratch = false);
+    // `bank` >= 0: that bank only (a matmul keeps its staging off the banks its weights use).
+    Region alloc(int slice, uint64_t vectors, const std::string& what, bool scratch = false, int bank = -1);
     // Allocate in the hemisphere's slice with the most free space (ties: lowest index).
     Region alloc_in_hemisphere(bool west, uint64_t vectors, const std::string& what, bool scratch = false);
     void release_scratch();

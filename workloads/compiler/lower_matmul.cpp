@@ -293,21 +293,25 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
         const int S = e.slices_per_hemisphere();
         const int outputs = sh.split_output ? std::max(1, S - S / 4) : 0;
         int& next = next_out_slice[west ? 0 : 1];
-        int best = -1;
+        // Weights fill banks from the first; staging prefers the last bank with room, so that
+        // its reads and writes rarely share a bank with weight reads.
+        int best = -1, best_bank = -1;
         uint64_t best_free = 0;
         for (int i = 0; i < (output ? outputs : S - outputs); ++i) {
             const int sl = e.slice(west, output ? (next + i) % outputs : outputs + i);
-            for (size_t b = 0; b < static_cast<size_t>(cfg.mem.banks_per_slice); ++b) {
-                const uint64_t free = e.bank_free(sl, b, true);
+            for (int b = cfg.mem.banks_per_slice - 1; b >= 0; --b) {
+                const uint64_t free = e.bank_free(sl, static_cast<size_t>(b), true);
                 if (free < vectors || free <= best_free) continue;
                 best = sl;
+                best_bank = b;
                 best_free = free;
                 if (output) next = (next + i + 1) % outputs;
+                if (output) break;
             }
             if (output && best >= 0) break;
         }
         const std::string what = sh.what + (output ? " output" : " activations");
-        return best >= 0 && outputs > 0 ? e.alloc(best, vectors, what, true) : e.alloc_in_hemisphere(west, vectors, what, true);
+        return best >= 0 && outputs > 0 ? e.alloc(best, vectors, what, true, best_bank) : e.alloc_in_hemisphere(west, vectors, what, true);
     };
     // Copy g = 2 h + c in hemisphere h: with its own activations each plane of a hemisphere
     // reads its own copy (c = its local index), since two planes streaming one copy from one
