@@ -70,14 +70,14 @@ std::vector<float> reference_gemm(const Workload& w, const Mapping& mp, const hw
 
 // How a GEMM of N columns goes over `chips` chips: `columns` blocks of columns (at most one
 // n-tile of the array's `cols` per chip, so no chip's planes stand partly empty while another
-// chip could take columns), each block's K split over `depth` chips.
+// chip could take columns), each block's K split over `depth` chips (each at least one k-tile).
 struct GemmSplit {
     int columns = 1, depth = 1;
 };
-GemmSplit gemm_split(int64_t n, int chips, int cols) {
+GemmSplit gemm_split(int64_t n, int64_t k, int chips, int cols, int rows) {
     GemmSplit s;
     s.columns = static_cast<int>(std::min<int64_t>(chips, cdiv(n, cols)));
-    s.depth = std::max(1, chips / s.columns);
+    s.depth = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(chips / s.columns, cdiv(k, rows))));  // a k-tile each at least
     return s;
 }
 
@@ -136,7 +136,7 @@ CompiledWorkload compile_gemm(const hw::HwConfig& cfg, const Workload& w, const 
     // Split over chips (docs/compiler.md, "A GEMM on several chips"): columns first, at most
     // one n-tile per chip; chips left over split K as well, and the partial sums of a
     // column block are reduced over C2C [TSP22 sec. 5].
-    const GemmSplit split = gemm_split(w.n, chips, cfg.mxm.cols);
+    const GemmSplit split = gemm_split(w.n, w.k, chips, cfg.mxm.cols, cfg.mxm.rows);
     const int64_t n_per = cdiv(w.n, split.columns), k_per = cdiv(w.k, split.depth);
     for (int c = 0; c < split.columns * split.depth; ++c) {
         const int block = c / split.depth, rank = c % split.depth;

@@ -247,10 +247,6 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
                 ctx.dma_next_addr += total * static_cast<uint64_t>(vb);
             }
         }
-    // Work units: output tiles (m-tile, n-tile), each computed over all its k-tiles on one
-    // plane. One m-tile at a time keeps only its buffers live; when its n-tiles do not spread
-    // evenly over the planes, `wave` m-tiles go together so that every plane gets the same
-    // number of rows (docs/compiler.md, "Matmul").
     // Activation buffers of one m-tile in one hemisphere; waves and per-plane copies (below)
     // multiply them, and are given up when they would take more than 3/4 of the scratch
     // space the weights leave in a hemisphere (long K: [800 x 32576] fp16 is 52 MB).
@@ -268,6 +264,10 @@ MatmulResult emit_matmul(MatmulContext& ctx, const MatmulShape& sh, const Matmul
     int64_t wave = matmul_wave(MT, NT, planes, packed || !own_act);
     while (wave > 1 && 4 * wave * act_bytes_per_m_tile > 3 * free_bytes) --wave;
     const bool act_per_plane = own_act && 4 * 2 * wave * act_bytes_per_m_tile <= 3 * free_bytes;
+    // Work units: output tiles (m-tile, n-tile), each computed over all its k-tiles on one
+    // plane. One m-tile at a time keeps only its buffers live; when its n-tiles do not spread
+    // evenly over the planes, `wave` m-tiles go together and each unit goes to the plane with
+    // the fewest rows so far (docs/compiler.md, "Matmul").
     std::vector<int> unit_plane(static_cast<size_t>(MT * NT));
     for (int64_t mt0 = 0; mt0 < MT; mt0 += wave) {
         std::vector<int64_t> load(static_cast<size_t>(planes), 0);
