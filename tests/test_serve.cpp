@@ -2,7 +2,9 @@
 // synthetic step costs, and `lpusim serve` against separate `lpusim run`s of the same steps.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "cli_helpers.hpp"
@@ -150,4 +152,42 @@ TEST_CASE("lpusim serve: one user's latency is a lone prefill plus its decode st
     CHECK(test::run_cli("serve --hw " + hw + " --workload " + w + " --concurrency 2 --rate 1 --out " + dir + "x").exit_code == 2);
     CHECK(test::run_cli("serve --hw " + hw + " --workload " + w + " --concurrency 2 --policy lifo --out " + dir + "x").exit_code == 2);
     CHECK(test::run_cli("serve --hw " + hw + " --workload " + w + " --concurrency 2 --prompt-tokens 0 --out " + dir + "x").exit_code == 2);
+}
+
+TEST_CASE("lpusim sweep over serve.concurrency gives one served load per point", "[serve][cli]") {
+    const std::string hw = source_path("configs/tsp-v1-x72.yaml"), w = source_path("workloads/examples/tiny-llama-decode.yaml");
+    const std::string dir = "/tmp/lpusim-serve-sweep-" + std::to_string(::getpid());
+    const auto r = test::run_cli("sweep --hw " + hw + " --workload " + w +
+                                 " --serve prompt-tokens=40 --serve output-tokens=6 --serve requests=8 --serve cache-dir=none"
+                                 " --sweep serve.concurrency=1,4 --jobs 2 --out " + dir);
+    // cache-dir is not a sweepable serve flag: refused before any point runs
+    CHECK(r.exit_code == 2);
+    const auto ok = test::run_cli("sweep --hw " + hw + " --workload " + w +
+                                  " --serve prompt-tokens=40 --serve output-tokens=6 --serve requests=8"
+                                  " --sweep serve.concurrency=1,4 --jobs 2 --out " + dir);
+    REQUIRE(ok.exit_code == 0);
+    const std::string csv = test::slurp(dir + "/results.csv");
+    CHECK(csv.find("output_tokens_per_s") != std::string::npos);
+    CHECK(csv.find("e2e_p50_s") != std::string::npos);
+    // each row is that point's own served load: 4 users on one lane wait longer than 1
+    std::vector<std::vector<std::string>> rows;
+    std::istringstream in(csv);
+    for (std::string line; std::getline(in, line);) {
+        std::vector<std::string> cells;
+        std::stringstream ss(line);
+        for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+        rows.push_back(cells);
+    }
+    REQUIRE(rows.size() == 3);
+    auto col = [&](const std::string& name) {
+        const auto it = std::find(rows[0].begin(), rows[0].end(), name);
+        REQUIRE(it != rows[0].end());
+        return static_cast<size_t>(it - rows[0].begin());
+    };
+    const size_t users = col("serve.concurrency"), e2e = col("e2e_p50_s"), tps = col("output_tokens_per_s");
+    CHECK(rows[1][users] == "1");
+    CHECK(rows[2][users] == "4");
+    CHECK(std::stod(rows[2][e2e]) > std::stod(rows[1][e2e]));
+    CHECK(std::stod(rows[2][tps]) >= std::stod(rows[1][tps]));
+    CHECK(test::run_cli("sweep --hw " + hw + " --program x.lpuasm --sweep serve.concurrency=1,2 --out " + dir + "x").exit_code == 2);
 }

@@ -43,6 +43,9 @@ int cmd_sweep(const Args& args) {
         "jobs,j", po::value(&req.jobs),
         "points run at once on this machine (default: CPUs, shared by MPI ranks)")(
         "functional", "run every point in functional mode")(
+        "serve", po::value(&req.base.serve)->composing(),
+        "the points are served loads (lpusim serve): a fixed serve flag=value, e.g. concurrency=5 (repeatable); "
+        "sweep serve.<flag> keys such as serve.concurrency=1,5,10")(
         "metric", po::value(&req.metric),
         "heatmap and Pareto metric (default tokens_per_s, or seconds for programs)")(
         "pareto-x", po::value(&req.pareto_x),

@@ -79,8 +79,8 @@ std::string sweep_html(const HtmlInput& in) {
                              html_escape(v.is_string() ? v.get<std::string>() : v.dump()));
     h += "</table>\n<table><tr><th class=l>swept key</th><th class=l>passed to lpusim run as</th></tr>\n";
     for (const auto& k : r.keys)
-        h += fmt::format("<tr><td class=l>{}</td><td class=l>{} {}=...</td></tr>\n", html_escape(k.key),
-                         k.route == Route::Hardware ? "--set" : "--wset", html_escape(k.target));
+        h += fmt::format("<tr><td class=l>{}</td><td class=l>{}=...</td></tr>\n", html_escape(k.key),
+                         html_escape(passed_as(k)));
     h += "</table>\n";
 
     h += "<h2>Best points</h2>\n<table><tr><th class=l>objective</th><th>value</th><th>point</th><th "

@@ -27,6 +27,14 @@ const std::vector<MetricColumn>& metric_columns() {
         // Program runs report only the simulated chips; workload runs report the chips used.
         {"chips", {"/chips", "/chips_used", "/simulated_chips"}, Goal::Min},
         {"sram_bytes_used", {"/sram_bytes_used", "/sram/bytes_used"}, Goal::Min},
+        // served loads (serving.json, docs/serving.md)
+        {"output_tokens_per_s", {"/output_tokens_per_s"}, Goal::Max},
+        {"output_tokens_per_s_per_user", {"/output_tokens_per_s_per_user"}, Goal::Max},
+        {"ttft_p50_s", {"/ttft_s/p50"}, Goal::Min},
+        {"ttft_p99_s", {"/ttft_s/p99"}, Goal::Min},
+        {"tpot_p50_s", {"/tpot_s/p50"}, Goal::Min},
+        {"e2e_p50_s", {"/e2e_s/p50"}, Goal::Min},
+        {"e2e_p99_s", {"/e2e_s/p99"}, Goal::Min},
     };
     return cols;
 }

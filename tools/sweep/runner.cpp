@@ -1,6 +1,7 @@
 #include "tools/sweep/runner.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -115,7 +116,9 @@ json collect_result(const PointPlan& plan, const ExitStatus& st, bool& final_res
     }
     if (st.exited() && st.exit_code == 0) {
         try {
-            const nlohmann::json summary = nlohmann::json::parse(read_file(plan.dir + "/summary.json"));
+            // a served load's point writes serving.json (docs/serving.md), a run summary.json
+            const bool served = std::filesystem::exists(plan.dir + "/serving.json");
+            const nlohmann::json summary = nlohmann::json::parse(read_file(plan.dir + (served ? "/serving.json" : "/summary.json")));
             final_result = true;
             return ok_result(summary);
         } catch (const std::exception& e) {
@@ -150,16 +153,26 @@ nlohmann::ordered_json base_record(const BaseRun& base) {
 
 std::vector<std::string> point_arguments(const BaseRun& base, const std::vector<Assignment>& point,
                                          const std::string& point_dir) {
-    std::vector<std::string> a = {"run", "--hw", absolute_path(base.hw)};
+    bool serve = !base.serve.empty();
+    for (const auto& p : point) serve = serve || p.key.route == Route::Serve;
+    std::vector<std::string> a = {serve ? "serve" : "run", "--hw", absolute_path(base.hw)};
     if (!base.program.empty()) a.insert(a.end(), {"--program", absolute_path(base.program)});
     if (!base.workload.empty()) a.insert(a.end(), {"--workload", absolute_path(base.workload)});
     for (const auto& s : base.sets) a.insert(a.end(), {"--set", s});
     for (const auto& s : base.wsets) a.insert(a.end(), {"--wset", s});
-    for (const auto& p : point)
-        a.insert(a.end(),
-                 {p.key.route == Route::Hardware ? "--set" : "--wset", p.key.target + "=" + p.value});
+    for (const auto& s : base.serve) {
+        const auto eq = s.find('=');
+        a.insert(a.end(), {"--" + s.substr(0, eq), eq == std::string::npos ? "" : s.substr(eq + 1)});
+    }
+    for (const auto& p : point) {
+        if (p.key.route == Route::Serve)
+            a.insert(a.end(), {"--" + p.key.target, p.value});
+        else
+            a.insert(a.end(), {p.key.route == Route::Hardware ? "--set" : "--wset", p.key.target + "=" + p.value});
+    }
     if (base.functional) a.push_back("--functional");
-    a.insert(a.end(), {"--out", point_dir, "--trace", "off"});
+    a.insert(a.end(), {"--out", point_dir});
+    if (!serve) a.insert(a.end(), {"--trace", "off"});
     return a;
 }
 
@@ -190,6 +203,12 @@ Space validate_request(const SweepRequest& req) {
     std::set<std::string> base_hw, base_wl;
     for (const auto& s : b.sets) base_hw.insert(assignment_key("set", s));
     for (const auto& s : b.wsets) base_wl.insert(assignment_key("wset", s));
+    for (const auto& s : b.serve) {
+        const auto& flags = serve_flags();
+        if (std::find(flags.begin(), flags.end(), s.substr(0, s.find('='))) == flags.end() || s.find('=') == std::string::npos)
+            throw InputError(kCommandLine, "--serve", s, fmt::format("flag=value with a flag of lpusim serve: {}", fmt::join(flags, ", ")));
+        if (b.workload.empty()) throw InputError(kCommandLine, "--serve", s, "a served load needs --workload (a LLaMA workload)");
+    }
     if (!b.wsets.empty() && b.workload.empty())
         throw InputError(kCommandLine, "--wset", b.wsets.front(),
                          "--wset only with --workload (a program has no workload fields)");
@@ -200,6 +219,14 @@ Space validate_request(const SweepRequest& req) {
                 kCommandLine, "sweep key", k.key,
                 fmt::format("a hardware key: '{}' is a workload field (--wset {}), which needs --workload",
                             k.key, k.target));
+        if (k.route == Route::Serve) {
+            if (b.workload.empty())
+                throw InputError(kCommandLine, "sweep key", k.key, "a served load needs --workload (a LLaMA workload)");
+            for (const auto& s : b.serve)
+                if (s.substr(0, s.find('=')) == k.target)
+                    throw InputError(kCommandLine, "sweep key", k.key, fmt::format("a key that is not also fixed by --serve {}=...", k.target));
+            continue;
+        }
         const auto& fixed = k.route == Route::Hardware ? base_hw : base_wl;
         if (fixed.count(k.target))
             throw InputError(kCommandLine, "sweep key", k.key,
@@ -299,7 +326,7 @@ SweepOutcome run_sweep(const SweepRequest& req, const Cluster& cluster) {
             const PointPlan& plan = plans[index];
             std::error_code ec;
             fs::create_directories(plan.dir, ec);
-            for (const char* stale : {"/summary.json", "/log.txt"}) fs::remove(plan.dir + stale, ec);
+            for (const char* stale : {"/summary.json", "/serving.json", "/log.txt"}) fs::remove(plan.dir + stale, ec);
             SpawnSpec spec;
             spec.program = req.executable;
             spec.argv0 = "lpusim";

@@ -21,6 +21,8 @@ struct BaseRun {
     std::vector<std::string> sets;   // --set k=v, before the point's own
     std::vector<std::string> wsets;  // --wset k=v, before the point's own
     bool functional = false;
+    // flag=value for `lpusim serve` (--serve): the points run served loads (docs/serving.md)
+    std::vector<std::string> serve;
 };
 
 struct SweepRequest {

@@ -1,6 +1,7 @@
 #include "tools/sweep/space.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cctype>
@@ -34,8 +35,9 @@ std::string accepted_forms() {
         aliases += fmt::format("{}{} ({})", aliases.empty() ? "" : ", ", a, target);
     return fmt::format(
         "a hardware field <section>.<field> with section one of {} (passed as --set); "
-        "workload.<field> (passed as --wset <field>); or a workload alias: {}",
-        hw, aliases);
+        "workload.<field> (passed as --wset <field>); a workload alias: {}; or serve.<flag>, a flag of "
+        "lpusim serve ({})",
+        hw, aliases, fmt::format("{}", fmt::join(serve_flags(), ", ")));
 }
 
 // Splits at commas that are not inside [] or {} (so YAML flow lists survive).
@@ -190,7 +192,27 @@ RoutedKey route_key(const std::string& key, const SourceLocation& where) {
     }
     for (const auto& [alias, target] : workload_aliases())
         if (key == alias) return {key, Route::Workload, target};
+    if (first == "serve") {
+        const std::string flag = key.size() > 6 ? key.substr(6) : "";
+        const auto& flags = serve_flags();
+        if (std::find(flags.begin(), flags.end(), flag) != flags.end()) return {key, Route::Serve, flag};
+    }
     throw InputError(where, "sweep key", key, accepted_forms());
+}
+
+const std::vector<std::string>& serve_flags() {
+    static const std::vector<std::string> flags = {"concurrency", "rate",   "requests",  "prompt-tokens", "output-tokens",
+                                                   "seed",        "policy", "max-batch", "chunk-tokens"};
+    return flags;
+}
+
+std::string passed_as(const RoutedKey& k) {
+    switch (k.route) {
+        case Route::Hardware: return "--set " + k.target;
+        case Route::Workload: return "--wset " + k.target;
+        case Route::Serve: return "serve --" + k.target;
+    }
+    return "";
 }
 
 std::vector<std::string> expand_range(const std::string& text, const SourceLocation& where,
@@ -331,7 +353,7 @@ Space::Space(std::vector<Axis> axes) : axes_(std::move(axes)) {
     uint64_t total = 1;
     for (const Axis& a : axes_) {
         for (const RoutedKey& k : a.keys) {
-            const std::string target = (k.route == Route::Hardware ? "hw:" : "workload:") + k.target;
+            const std::string target = passed_as(k);
             if (!keys.insert(k.key).second || !targets.insert(target).second)
                 throw InputError({a.origin, 0, 0}, "sweep key", k.key,
                                  "each key on one axis only (it is swept twice)");
@@ -384,8 +406,9 @@ std::string fnv1a64_hex(std::string_view bytes) {
 std::string point_id(const std::string& base_fingerprint, const std::vector<Assignment>& point) {
     std::vector<std::string> lines;
     for (const Assignment& a : point)
-        lines.push_back(fmt::format("{} {}={}", a.key.route == Route::Hardware ? "--set" : "--wset",
-                                    a.key.target, a.value));
+        lines.push_back(a.key.route == Route::Serve ? fmt::format("serve --{}={}", a.key.target, a.value)
+                                                     : fmt::format("{} {}={}", a.key.route == Route::Hardware ? "--set" : "--wset",
+                                                                   a.key.target, a.value));
     std::sort(lines.begin(), lines.end());
     std::string text = base_fingerprint;
     for (const auto& l : lines) text += "\n" + l;

@@ -15,14 +15,21 @@ namespace lpu::sweep {
 
 inline constexpr uint64_t kMaxPoints = 100000;
 
-// Where a swept value goes on the point's `lpusim run` command line.
-enum class Route { Hardware, Workload };
+// Where a swept value goes on the point's command line: `lpusim run --set` (hardware),
+// `--wset` (workload), or a flag of `lpusim serve` (the point is then a served load).
+enum class Route { Hardware, Workload, Serve };
 
 struct RoutedKey {
     std::string key;  // as the user wrote it (the column name in results)
     Route route = Route::Hardware;
-    std::string target;  // dotted path given to --set (hardware) or --wset (workload)
+    std::string target;  // dotted path given to --set (hardware) or --wset (workload); serve: the flag
 };
+
+// How the key is passed, for records and pages: "--set mxm.planes", "--wset batch",
+// "serve --concurrency".
+std::string passed_as(const RoutedKey& k);
+// The `lpusim serve` flags a sweep may set (serve.<flag>).
+const std::vector<std::string>& serve_flags();
 
 // Hardware top-level sections (hw/config.cpp reads exactly these).
 const std::vector<std::string>& hardware_sections();

@@ -27,7 +27,7 @@ json axes_record(const Space& space) {
         json keys = json::array(), routes = json::array();
         for (const auto& k : a.keys) {
             keys.push_back(k.key);
-            routes.push_back((k.route == Route::Hardware ? "--set " : "--wset ") + k.target);
+            routes.push_back(passed_as(k));
         }
         json values = json::array();
         for (const auto& tuple : a.values)
