@@ -171,8 +171,56 @@ std::vector<uint8_t> SimResult::read_sram(int chip, int slice, uint64_t addr, ui
     return out;
 }
 
+uint64_t dynamic_instructions(const isa::Queue& q) {
+    const auto sat_add = [](uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; };
+    const auto sat_mul = [](uint64_t a, uint64_t b) { return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b; };
+    // prefix[k]: dynamic instructions of instructions [0, k) each reached once in program
+    // order. A repeat at p with target t and count c runs itself c + 1 times and the block
+    // [t, p) c more times; inner loops restart on each pass, so a pass costs the same.
+    std::vector<uint64_t> prefix(q.instructions.size() + 1, 0);
+    for (size_t p = 0; p < q.instructions.size(); ++p) {
+        const isa::Instruction& ins = q.instructions[p];
+        uint64_t cost = 1;
+        if (ins.opcode == Opcode::Repeat) {
+            const uint64_t c = static_cast<uint64_t>(ins.operands[0]);
+            const uint64_t t = static_cast<uint64_t>(ins.operands[1]);
+            const uint64_t body = t <= p ? prefix[p] - prefix[t] : 0;
+            cost = sat_add(sat_add(c, 1), sat_mul(c, body));
+        }
+        prefix[p + 1] = sat_add(prefix[p], cost);
+    }
+    return prefix.back();
+}
+
+namespace {
+
+// Refuses, before anything is elaborated, a program that would run longer than the bound.
+void check_instruction_bound(const isa::Program& program, const SimOptions& options) {
+    uint64_t total = 0;
+    for (const auto& q : program.queues) {
+        const uint64_t n = dynamic_instructions(q);
+        total = total > UINT64_MAX - n ? UINT64_MAX : total + n;
+        if (total <= options.max_instructions) continue;
+        int line = q.line > 0 ? static_cast<int>(q.line) : 0;
+        for (const auto& ins : q.instructions)
+            if (ins.opcode == Opcode::Repeat && ins.line > 0) {
+                line = static_cast<int>(ins.line);
+                break;
+            }
+        throw SimulationError(fmt::format(
+            "{}: the program would run {} dynamic instructions (chip {} {} {} and the queues before it), more than "
+            "--max-instructions = {}; lower the icu.repeat counts or raise --max-instructions",
+            format_location({options.program_file, line, 0}),
+            total == UINT64_MAX ? std::string("more than 2^64") : std::to_string(total), q.chip, isa::unit_name(q.unit),
+            q.index, options.max_instructions));
+    }
+}
+
+}  // namespace
+
 SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const SimOptions& options) {
     validate_placement(cfg, program, options.program_file);
+    check_instruction_bound(program, options);
     const auto wall_start = std::chrono::steady_clock::now();
     ::setenv("SYSC_DISABLE_COPYRIGHT_MESSAGE", "1", 1);
     // A fresh kernel per run: SystemC cannot elaborate after a simulation has started.
