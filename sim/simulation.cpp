@@ -194,8 +194,18 @@ uint64_t dynamic_instructions(const isa::Queue& q) {
 
 namespace {
 
+// Each queue is a SystemC thread with its own stack, one memory mapping plus a guard page;
+// Linux gives a process ~65,000 mappings (vm.max_map_count), and SystemC fails with "stack
+// setup failed" beyond them after minutes of elaboration.
+constexpr size_t kMaxQueueThreads = 30000;
+
 // Refuses, before anything is elaborated, a program that would run longer than the bound.
 void check_instruction_bound(const isa::Program& program, const SimOptions& options) {
+    if (program.queues.size() > kMaxQueueThreads)
+        throw SimulationError(fmt::format(
+            "{}: the program has {} instruction queues; at most {} can be simulated (each is a thread with its own "
+            "stack): simulate fewer chips",
+            options.program_file, program.queues.size(), kMaxQueueThreads));
     uint64_t total = 0;
     for (const auto& q : program.queues) {
         const uint64_t n = dynamic_instructions(q);

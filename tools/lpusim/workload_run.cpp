@@ -93,6 +93,13 @@ nlohmann::ordered_json workload_summary(const hw::HwConfig& cfg, const wl::Workl
 }
 
 wl::CompiledWorkload compile_for_run(const hw::HwConfig& cfg, const wl::Workload& w, const wl::CompileOptions& co) {
+    // A gemm simulates every chip it is split over, ~24 queue threads each; sim/ refuses more
+    // than 30,000 threads, but only after the compile of all of them (seconds to minutes).
+    constexpr int64_t kMaxGemmChips = 1024;
+    if (w.kind == wl::WorkloadKind::Gemm && w.chips > kMaxGemmChips)
+        throw SimulationError(fmt::format("the gemm is split over {} chips; at most {} can be simulated (every chip is "
+                                          "simulated, ~24 SystemC threads each)",
+                                          w.chips, kMaxGemmChips));
     if (!co.functional || w.kind != wl::WorkloadKind::Llama) return wl::compile(cfg, w, co);
     wl::ModelCheck mc = wl::compile_model_check(cfg, w, co.seed);
     ref::FfnShape s;
