@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "common/atomic_file.hpp"
+#include "common/json_input.hpp"
 #include "common/input_error.hpp"
 #include "tools/sweep/process.hpp"
 #include "tools/sweep/progress.hpp"
@@ -115,7 +116,7 @@ json collect_result(const PointPlan& plan, const ExitStatus& st, bool& final_res
     }
     if (st.exited() && st.exit_code == 0) {
         try {
-            const nlohmann::json summary = nlohmann::json::parse(read_file(plan.dir + "/summary.json"));
+            const nlohmann::json summary = read_json_file(plan.dir + "/summary.json");
             final_result = true;
             return ok_result(summary);
         } catch (const std::exception& e) {
@@ -240,6 +241,7 @@ SweepOutcome run_sweep(const SweepRequest& req, const Cluster& cluster) {
         try {
             make_sweep_dirs(dir);
             lock = DirLock(dir);
+            remove_stale_temporaries(dir);
             check_and_write_sweep_record(dir, req.command_line, space, base);
             for (size_t i = 0; i < plans.size(); ++i)
                 if (const auto done = load_done(plans[i].dir, plans[i].id))
@@ -368,7 +370,7 @@ SweepOutcome run_sweep(const SweepRequest& req, const Cluster& cluster) {
     report.rows = rows;
     report.metric = req.metric;
     report.pareto_x = req.pareto_x;
-    report.sweep_record = json::parse(read_file(dir + "/sweep.json"));
+    report.sweep_record = read_json_file(dir + "/sweep.json");
     report.summary = fmt::format(
         "{} points: {} run now, {} done earlier, {} failed; {} with {} job(s){}", outcome.points, outcome.ran,
         outcome.skipped, outcome.failed, Progress::format_duration(outcome.wall_s), jobs,
