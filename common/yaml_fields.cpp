@@ -193,6 +193,25 @@ std::shared_ptr<YamlSource> load_yaml_file(const std::string& path) {
     return load_yaml_text(read_file(path, kMaxYamlBytes + 1), path);
 }
 
+SourceLocation locate_field(const std::string& file, const std::vector<std::string>& overrides,
+                            const std::string& flag, const std::string& dotted) {
+    for (auto it = overrides.rbegin(); it != overrides.rend(); ++it)  // the last one wins
+        if (it->rfind(dotted + "=", 0) == 0) return {flag + " " + *it, 0, 0};
+    try {
+        YAML::Node node = load_yaml_file(file)->root;
+        for (size_t start = 0;;) {
+            const size_t dot = dotted.find('.', start);
+            const std::string part = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+            if (!node.IsMap() || !node[part]) return {file, 0, 0};
+            node = node[part];
+            if (dot == std::string::npos) return mark_location(file, node.Mark());
+            start = dot + 1;
+        }
+    } catch (const InputError&) {
+        return {file, 0, 0};
+    }
+}
+
 void apply_override(YamlSource& src, const std::string& assignment, const std::string& flag) {
     const SourceLocation where{flag + " " + assignment, 0, 0};
     const auto eq = assignment.find('=');

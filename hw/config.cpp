@@ -130,6 +130,13 @@ void read_memory_interface(FieldReader r, MemoryInterfaceConfig& m) {
         r.finish();  // a chip without off-chip memory has no further parameters
         return;
     }
+    // Reported at `kind`: changing it (often by --set) is what makes the other fields needed.
+    for (const char* k : {"channels", "channel_GBps", "latency_cycles", "capacity_bytes", "request_bytes"})
+        if (!r.has(k))
+            r.fail("kind", m.kind,
+                   fmt::format("none, or {} together with its parameters channels, channel_GBps, latency_cycles, "
+                               "capacity_bytes and request_bytes ('{}' is missing)",
+                               m.kind, k));
     m.channels = static_cast<int>(r.get_int("channels", 1, 1024));
     m.channel_GBps = r.get_double("channel_GBps", 0.001, 1e6);
     m.latency_cycles = static_cast<int>(r.get_int("latency_cycles", 0, 1 << 24));

@@ -11,6 +11,7 @@
 #include "common/atomic_file.hpp"
 #include "common/input_error.hpp"
 #include "common/staging_dir.hpp"
+#include "common/yaml_fields.hpp"
 #include "hw/config.hpp"
 #include "isa/assembler.hpp"
 #include "isa/binary.hpp"
@@ -139,7 +140,16 @@ int run(const Args& args) {
         co.functional = functional;
         co.seed = seed;
         co.full_system = vm.count("full-system") > 0;
-        compiled = compile_for_run(cfg, *w, co);
+        try {
+            compiled = compile_for_run(cfg, *w, co);
+        } catch (const InputError& e) {
+            // The compiler checks a workload field against the hardware knowing only its value
+            // ("workload: mapping.tile_m: ..."): add where the field is written.
+            const std::string prefix = "workload: ";
+            const std::string what = e.what();
+            if (e.where().file != "workload" || what.rfind(prefix, 0) != 0 || e.field().empty()) throw;
+            throw InputError(locate_field(workload, wsets, "--wset", e.field()), what.substr(prefix.size()));
+        }
         so = sim_options(compiled, functional, workload + " (compiled)");
     }
     const isa::Program& to_run = program.empty() ? compiled.program : prog;
