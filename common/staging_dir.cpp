@@ -145,7 +145,7 @@ StagingDir::StagingDir(const std::string& target, const std::string& flag, bool 
     if (make_parent) fs::create_directories(parent, ec);
     if (ec || !fs::is_directory(parent, ec))
         throw InputError({"command line", 0, 0}, flag, target,
-                         fmt::format("a path whose directory {} exists or can be created ({})", parent.string(),
+                         fmt::format("a path whose directory {} exists{} ({})", parent.string(), make_parent ? " or can be created" : "",
                                      ec ? ec.message() : "not a directory"));
     const std::string name = t.filename().string();
     path_ = (parent / fmt::format(".{}.tmp.{}.{}", name.empty() ? "out" : name, ::getpid(), counter++)).string();

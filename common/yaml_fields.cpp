@@ -378,7 +378,7 @@ bool FieldReader::get_bool(const std::string& key) {
         if (t == "true" || t == "yes" || t == "on") return true;
         if (t == "false" || t == "no" || t == "off") return false;
     }
-    fail(key, scalar_text(n), "true or false");
+    fail(key, scalar_text(n), n.IsScalar() && n.Tag() != "?" ? "true or false (a boolean, not quoted text)" : "true or false");
 }
 
 bool FieldReader::get_bool_or(const std::string& key, bool fallback) { return has(key) ? get_bool(key) : fallback; }

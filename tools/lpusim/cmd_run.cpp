@@ -47,12 +47,15 @@ int64_t parse_count(const std::string& flag, const std::string& text, int64_t mi
 // "A:B" with 0 <= A <= B.
 std::pair<int64_t, int64_t> parse_range(const std::string& flag, const std::string& text) {
     const auto colon = text.find(':');
-    if (colon != std::string::npos) {
-        const int64_t a = parse_count(flag, text.substr(0, colon), 0, INT64_MAX);
-        const int64_t b = parse_count(flag, text.substr(colon + 1), 0, INT64_MAX);
-        if (b >= a) return {a, b};
+    try {
+        if (colon != std::string::npos) {
+            const int64_t a = parse_count(flag, text.substr(0, colon), 0, INT64_MAX);
+            const int64_t b = parse_count(flag, text.substr(colon + 1), 0, INT64_MAX);
+            if (b >= a) return {a, b};
+        }
+    } catch (const InputError&) {
     }
-    throw InputError({"command line", 0, 0}, flag, text, "A:B with 0 <= A <= B");
+    throw InputError({"command line", 0, 0}, flag, text, "A:B with 0 <= A <= B (whole numbers)");
 }
 
 namespace {
