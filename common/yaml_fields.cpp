@@ -88,6 +88,33 @@ void check_line_endings(const std::string& text, const std::string& file) {
     }
 }
 
+// YAML::Load reads the first document and drops the rest silently. A document marker
+// ("---" or "...") at the start of a line after content, followed by more content, starts a
+// second document (inside a quoted or block scalar a marker at column 0 is not allowed
+// either, so this text scan needs no parser).
+void check_single_document(const std::string& text, const std::string& file) {
+    bool content = false;
+    int line = 0, marker_line = 0;
+    std::istringstream in(text);
+    std::string l;
+    const auto is_marker = [](const std::string& s) {
+        return (s.rfind("---", 0) == 0 || s.rfind("...", 0) == 0) &&
+               (s.size() == 3 || s[3] == ' ' || s[3] == '\t' || s[3] == '\r');
+    };
+    while (std::getline(in, l)) {
+        ++line;
+        const bool marker = is_marker(l);
+        const std::string rest = marker ? l.substr(3) : l;
+        const size_t first = rest.find_first_not_of(" \t\r");
+        const bool has_content = first != std::string::npos && rest[first] != '#' && !(line == 1 && rest[first] == '%');
+        if (marker && content && marker_line == 0) marker_line = line;
+        if (has_content && marker_line > 0 && (line > marker_line || l.rfind("---", 0) == 0))
+            throw InputError({file, marker_line, 1}, "document", "a second YAML document",
+                             "one document per file (no second '---')");
+        content = content || has_content;
+    }
+}
+
 size_t edit_distance(const std::string& a, const std::string& b) {
     std::vector<size_t> row(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -169,12 +196,9 @@ std::shared_ptr<YamlSource> load_yaml_text(const std::string& text, const std::s
     check_nesting(text, file_name);
     auto src = std::make_shared<YamlSource>();
     src->file = file_name;
+    check_single_document(text, file_name);
     try {
-        std::vector<YAML::Node> documents = YAML::LoadAll(text);
-        if (documents.size() > 1)
-            throw InputError(mark_location(file_name, documents[1].Mark()), "document", "a second YAML document",
-                             "one document per file (no second '---')");
-        if (!documents.empty()) src->root = documents.front();
+        src->root = YAML::Load(text);  // not LoadAll: yaml-cpp 0.7's LoadAll can loop forever on a syntax error
     } catch (const YAML::Exception& e) {
         throw InputError(mark_location(file_name, e.mark), fmt::format("YAML syntax error: {}", quote_value(e.msg)));
     }
