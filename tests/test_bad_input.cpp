@@ -669,6 +669,8 @@ TEST_CASE("alias bombs, unknown tags, second documents and odd line endings are 
          {loc("wl.yaml", line_of(wl, "batch: 2")), "!foo"}},
         {"workload: a second YAML document", {{"wl.yaml", wl + "---\nbatch: 3\n"}}, wl_args,
          {"{in}/wl.yaml:", "second YAML document"}},
+        // yaml-cpp 0.7's LoadAll loops forever on this (found by fuzz_config).
+        {"workload: ',inkdk:' (a lone comma)", {{"wl.yaml", ",inkdk:"}}, wl_args, {"{in}/wl.yaml"}},
         {"workload: CR-only line endings", {{"wl.yaml", cr_only}}, wl_args, {loc("wl.yaml", 1), "carriage return"}},
         {"workload: a byte-order mark mid-file, at its line",
          {{"wl.yaml", edited(wl, "batch: 2", "batch: 2\n\xef\xbb\xbfphase: decode")}}, wl_args,
