@@ -135,14 +135,18 @@ json collect_result(const PointPlan& plan, const ExitStatus& st, bool& final_res
 
 }  // namespace
 
+// The sweep's base inputs are hashed whole: bounded like the largest input a run reads
+// (a program, isa::kMaxProgramBytes).
+constexpr size_t kMaxBaseInputBytes = size_t{256} << 20;
+
 nlohmann::ordered_json base_record(const BaseRun& base) {
     json j;
     j["hw"] = absolute_path(base.hw);
-    j["hw_fnv64"] = fnv1a64_hex(read_file(base.hw));
+    j["hw_fnv64"] = fnv1a64_hex(read_input_file(base.hw, kMaxBaseInputBytes));
     const bool program = !base.program.empty();
     const std::string& input = program ? base.program : base.workload;
     j[program ? "program" : "workload"] = absolute_path(input);
-    j[program ? "program_fnv64" : "workload_fnv64"] = fnv1a64_hex(read_file(input));
+    j[program ? "program_fnv64" : "workload_fnv64"] = fnv1a64_hex(read_input_file(input, kMaxBaseInputBytes));
     j["set"] = base.sets;
     j["wset"] = base.wsets;
     j["functional"] = base.functional;
@@ -207,8 +211,9 @@ Space validate_request(const SweepRequest& req) {
                              fmt::format("a key that is not also fixed by --{} {}=...",
                                          k.route == Route::Hardware ? "set" : "wset", k.target));
     }
-    read_file(b.hw);  // unreadable -> InputError naming the file
-    read_file(b.program.empty() ? b.workload : b.program);
+    // Unreadable, endless (/dev/zero) or a FIFO -> InputError naming the file, before any point.
+    read_input_file(b.hw, kMaxBaseInputBytes);
+    read_input_file(b.program.empty() ? b.workload : b.program, kMaxBaseInputBytes);
     return space;
 }
 
