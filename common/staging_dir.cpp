@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <regex>
 #include <vector>
 
 #include "common/input_error.hpp"
@@ -116,6 +117,11 @@ bool is_empty_directory(const fs::path& p) {
 }
 
 }  // namespace
+
+std::string unstaged_paths(const std::string& text) {
+    static const std::regex staged(R"(/\.([^/]+)\.tmp\.[0-9]+\.[0-9]+(/|$))");
+    return std::regex_replace(text, staged, "/$1$2");
+}
 
 void install_cleanup_signal_handlers() {
     static bool installed = false;

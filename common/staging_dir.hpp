@@ -33,6 +33,10 @@ private:
     bool done_ = false;
 };
 
+// `text` (an error message) with every staging directory name `.<name>.tmp.<pid>.<n>/`
+// written as `<name>/`, so that it names the place the user gave.
+std::string unstaged_paths(const std::string& text);
+
 // Installs handlers for SIGINT, SIGTERM and SIGHUP that remove every live staging directory
 // (with async-signal-safe calls only) and then die of the same signal. Idempotent.
 void install_cleanup_signal_handlers();

@@ -89,8 +89,12 @@ int cmd_compile(const Args& args) {
     StagingDir stage(out, "--out");  // the chip files appear together, or not at all
     size_t total = 0;
     for (const auto& q : c.program.queues) total += q.instructions.size();
-    for (const auto& [chip, text] : per_chip_assembly(c, workload))
-        write_file_atomic(fmt::format("{}/chip{}.lpuasm", stage.path(), chip), text);
+    try {
+        for (const auto& [chip, text] : per_chip_assembly(c, workload))
+            write_file_atomic(fmt::format("{}/chip{}.lpuasm", stage.path(), chip), text);
+    } catch (const OutputError& e) {
+        throw OutputError(unstaged_paths(e.what()));  // name --out, not the staging directory
+    }
     stage.commit_directory();
     for (const auto& note : c.notes) fmt::print("{}\n", note);
     fmt::print("wrote {} chip program(s), {} instructions, to {}\n", c.simulated_chips.size(), total, out);

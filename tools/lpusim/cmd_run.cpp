@@ -67,14 +67,7 @@ int cmd_run(const Args& args) {
     try {
         return run(args);
     } catch (const OutputError& e) {
-        std::string what = e.what();
-        for (size_t at = what.find("/.", 0); at != std::string::npos; at = what.find("/.", at + 1)) {
-            const size_t tmp = what.find(".tmp.", at);
-            const size_t slash = tmp == std::string::npos ? tmp : what.find('/', tmp);
-            if (tmp == std::string::npos || slash == std::string::npos) break;
-            what.replace(at + 1, slash - at - 1, what.substr(at + 2, tmp - at - 2));
-        }
-        throw OutputError(what);
+        throw OutputError(unstaged_paths(e.what()));
     }
 }
 
