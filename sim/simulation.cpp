@@ -71,7 +71,8 @@ private:
             forget_unwound_frames(__builtin_frame_address(0));
             // SystemC would wrap the exception in its own report; keep it and stop the kernel,
             // simulate() rethrows it unchanged.
-            if (!e_.failure) e_.failure = std::current_exception();
+            if (e_.failure) return;  // the kernel is already stopping (a second sc_stop warns on stdout)
+            e_.failure = std::current_exception();
             sc_core::sc_stop();
         }
     }
@@ -315,6 +316,9 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
         vcd->set_time_unit(1, sc_core::SC_NS);  // one cycle
         for (size_t qi = 0; qi < threads.size(); ++qi) sc_core::sc_trace(vcd, threads[qi]->pc, threads[qi]->basename());
     }
+    // An error ends the run with one message on stderr (lpusim main); SystemC's own
+    // "Info: Simulation stopped by user." on stdout would be a second one.
+    sc_core::sc_report_handler::set_actions("/OSCI/SystemC", sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
     sc_core::sc_start();
     if (vcd) {
         sc_core::sc_close_vcd_trace_file(vcd);

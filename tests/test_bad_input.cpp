@@ -48,6 +48,7 @@ struct Outcome {
     int exit_code = -1;
     bool timed_out = false;
     std::string err;
+    std::string out;
 };
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
@@ -81,6 +82,7 @@ Outcome run_bounded(const std::string& args, const std::string& scratch, const s
     o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     o.timed_out = o.exit_code == 124 || o.exit_code == 137;  // timeout's codes for TERM and KILL
     o.err = without_asan_note(slurp(scratch + "/stderr"));
+    o.out = slurp(scratch + "/stdout");
     return o;
 }
 
@@ -129,6 +131,9 @@ void check_refused(const BadInput& c) {
     CHECK(o.exit_code == c.exit_code);
     CHECK(o.err.rfind(c.exit_code == 2 ? "lpusim: error: " : "lpusim: ", 0) == 0);
     CHECK(o.err.size() < 2000);  // values are quoted in part, never whole
+    // SystemC's own reports ("Info: ... Simulation stopped by user.") are not a second message.
+    CHECK(o.out.find("/OSCI/SystemC") == std::string::npos);
+    CHECK(o.out.find("Warning: (W") == std::string::npos);
     CHECK(count_lines(o.err) == 1);
     for (const auto& e : c.expect) {
         const std::string fragment = subst(e);
