@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace lpu {
 
@@ -34,10 +35,25 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// An output that could not be written for a reason outside the input (a full disk, an I/O
+// error): exit code 1, with the path and the system's reason.
+class OutputError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Error for a failed write of `path` (errno in `error`): a place the user named that cannot be
+// written (permission, read-only, not a directory) is bad input; anything else an OutputError.
+[[noreturn]] void throw_write_error(const std::string& path, int error);
+
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitSimulationError = 1;
 inline constexpr int kExitBadInput = 2;
 
 std::string format_location(const SourceLocation& where);
+
+// `value` fit to quote in a one-line message: control bytes and direction overrides escaped,
+// at most ~200 bytes kept (the rest counted, not shown).
+std::string quote_value(std::string_view value);
 
 }  // namespace lpu

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -66,6 +67,54 @@ void check_nesting(const std::string& text, const std::string& file) {
     }
 }
 
+// yaml-cpp reads a lone carriage return (classic Mac line endings) as part of a line, so a
+// whole file would be one line and every field "missing"; a byte-order mark after the start is
+// an invisible character that moves yaml-cpp's line count. Both are refused where they are.
+void check_line_endings(const std::string& text, const std::string& file) {
+    int line = 1, column = 1;
+    for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\r' && (i + 1 >= text.size() || text[i + 1] != '\n'))
+            throw InputError({file, line, column}, "line ending", "a carriage return without a line feed",
+                             "lines ending in LF or CRLF (convert classic Mac CR line endings)");
+        if (i > 0 && text.compare(i, 3, "\xef\xbb\xbf") == 0)
+            throw InputError({file, line, column}, "encoding", "a byte-order mark (U+FEFF) inside the file",
+                             "a byte-order mark only as the first bytes of the file, or none");
+        if (text[i] == '\n') {
+            ++line;
+            column = 1;
+        } else if ((static_cast<unsigned char>(text[i]) & 0xc0) != 0x80) {
+            ++column;
+        }
+    }
+}
+
+// YAML::Load reads the first document and drops the rest silently. A document marker
+// ("---" or "...") at the start of a line after content, followed by more content, starts a
+// second document (inside a quoted or block scalar a marker at column 0 is not allowed
+// either, so this text scan needs no parser).
+void check_single_document(const std::string& text, const std::string& file) {
+    bool content = false;
+    int line = 0, marker_line = 0;
+    std::istringstream in(text);
+    std::string l;
+    const auto is_marker = [](const std::string& s) {
+        return (s.rfind("---", 0) == 0 || s.rfind("...", 0) == 0) &&
+               (s.size() == 3 || s[3] == ' ' || s[3] == '\t' || s[3] == '\r');
+    };
+    while (std::getline(in, l)) {
+        ++line;
+        const bool marker = is_marker(l);
+        const std::string rest = marker ? l.substr(3) : l;
+        const size_t first = rest.find_first_not_of(" \t\r");
+        const bool has_content = first != std::string::npos && rest[first] != '#' && !(line == 1 && rest[first] == '%');
+        if (marker && content && marker_line == 0) marker_line = line;
+        if (has_content && marker_line > 0 && (line > marker_line || l.rfind("---", 0) == 0))
+            throw InputError({file, marker_line, 1}, "document", "a second YAML document",
+                             "one document per file (no second '---')");
+        content = content || has_content;
+    }
+}
+
 size_t edit_distance(const std::string& a, const std::string& b) {
     std::vector<size_t> row(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -82,22 +131,49 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 // yaml-cpp keeps the first of two equal keys silently; a config must say each thing once.
-void reject_duplicate_keys(const YAML::Node& node, const std::string& file, const std::string& path) {
+// An alias (*a) is the same node as its anchor (&a): each collection is checked once, keyed by
+// its position in the text, so nested aliases (a "billion laughs" file) cost one walk of the
+// text instead of one per reference (10 aliases x 9 levels would be 10^9 walks).
+// YAML core-schema tags and yaml-cpp's markers for "no tag" ("?" plain, "!" quoted).
+bool known_tag(const std::string& tag) {
+    static const std::set<std::string> known = {"",
+                                                "?",
+                                                "!",
+                                                "tag:yaml.org,2002:str",
+                                                "tag:yaml.org,2002:int",
+                                                "tag:yaml.org,2002:float",
+                                                "tag:yaml.org,2002:bool",
+                                                "tag:yaml.org,2002:null",
+                                                "tag:yaml.org,2002:map",
+                                                "tag:yaml.org,2002:seq"};
+    return known.count(tag) > 0;
+}
+
+void reject_unknown_tag(const YAML::Node& node, const std::string& file, const std::string& path) {
+    if (known_tag(node.Tag())) return;
+    throw InputError(mark_location(file, node.Mark()), path.empty() ? "tag" : path, quote_value(node.Tag()),
+                     "no tag, or a YAML core tag (!!str, !!int, !!float, !!bool, !!null, !!map, !!seq)");
+}
+
+void reject_duplicate_keys(const YAML::Node& node, const std::string& file, const std::string& path,
+                           std::set<size_t>& walked) {
+    reject_unknown_tag(node, file, path);
+    if (!node.IsSequence() && !node.IsMap()) return;
+    const YAML::Mark mark = node.Mark();
+    if (!mark.is_null() && !walked.insert(static_cast<size_t>(mark.pos)).second) return;
     if (node.IsSequence()) {
-        for (const auto& item : node) reject_duplicate_keys(item, file, path);
+        for (const auto& item : node) reject_duplicate_keys(item, file, path, walked);
         return;
     }
-    if (!node.IsMap()) return;
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
         const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
         const std::string field = path.empty() ? key : path + "." + key;
-        if (!key.empty() && !seen.insert(key).second) {
-            const YAML::Mark m = it->first.Mark();
-            throw InputError(m.is_null() ? SourceLocation{file, 0, 0} : SourceLocation{file, m.line + 1, m.column + 1}, field,
-                             key, "each key once per section (duplicate key)");
-        }
-        reject_duplicate_keys(it->second, file, field);
+        if (!key.empty() && !seen.insert(key).second)
+            throw InputError(mark_location(file, it->first.Mark()), field, key,
+                             "each key once per section (duplicate key)");
+        reject_unknown_tag(it->first, file, field);
+        reject_duplicate_keys(it->second, file, field, walked);
     }
 }
 
@@ -116,19 +192,22 @@ std::shared_ptr<YamlSource> load_yaml_text(const std::string& text, const std::s
     if (find_invalid_utf8(text, line, column))
         throw InputError({file_name, line, column}, "encoding", "a byte that is not UTF-8 text",
                          "a UTF-8 text file");
+    check_line_endings(text, file_name);
     check_nesting(text, file_name);
     auto src = std::make_shared<YamlSource>();
     src->file = file_name;
+    check_single_document(text, file_name);
     try {
-        src->root = YAML::Load(text);
+        src->root = YAML::Load(text);  // not LoadAll: yaml-cpp 0.7's LoadAll can loop forever on a syntax error
     } catch (const YAML::Exception& e) {
-        throw InputError(mark_location(file_name, e.mark), fmt::format("YAML syntax error: {}", e.msg));
+        throw InputError(mark_location(file_name, e.mark), fmt::format("YAML syntax error: {}", quote_value(e.msg)));
     }
     if (!src->root.IsDefined() || src->root.IsNull()) src->root = YAML::Node(YAML::NodeType::Map);
     if (!src->root.IsMap())
         throw InputError(mark_location(file_name, src->root.Mark()), "document", "not a mapping",
                          "a YAML mapping of key: value at the top level");
-    reject_duplicate_keys(src->root, file_name, "");
+    std::set<size_t> walked;
+    reject_duplicate_keys(src->root, file_name, "", walked);
     return src;
 }
 
@@ -136,6 +215,25 @@ std::shared_ptr<YamlSource> load_yaml_file(const std::string& path) {
     // Read at most one byte more than the limit, so /dev/zero or a huge file is refused
     // without being loaded.
     return load_yaml_text(read_file(path, kMaxYamlBytes + 1), path);
+}
+
+SourceLocation locate_field(const std::string& file, const std::vector<std::string>& overrides,
+                            const std::string& flag, const std::string& dotted) {
+    for (auto it = overrides.rbegin(); it != overrides.rend(); ++it)  // the last one wins
+        if (it->rfind(dotted + "=", 0) == 0) return {flag + " " + *it, 0, 0};
+    try {
+        YAML::Node node = load_yaml_file(file)->root;
+        for (size_t start = 0;;) {
+            const size_t dot = dotted.find('.', start);
+            const std::string part = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+            if (!node.IsMap() || !node[part]) return {file, 0, 0};
+            node = node[part];
+            if (dot == std::string::npos) return mark_location(file, node.Mark());
+            start = dot + 1;
+        }
+    } catch (const InputError&) {
+        return {file, 0, 0};
+    }
 }
 
 void apply_override(YamlSource& src, const std::string& assignment, const std::string& flag) {
@@ -234,11 +332,24 @@ std::string FieldReader::scalar_text(const YAML::Node& n) const {
     return "(null)";
 }
 
+namespace {
+// A number or a boolean must be written as one: "12" (quoted) or !!str 12 is text, and a
+// value with spaces or a sign stoll would skip is not what the user meant.
+bool plain_or_tagged(const YAML::Node& n, const char* core_tag) {
+    return n.Tag() == "?" || n.Tag() == std::string("tag:yaml.org,2002:") + core_tag;
+}
+bool has_outer_space(const std::string& text) {
+    return text.empty() || std::isspace(static_cast<unsigned char>(text.front())) ||
+           std::isspace(static_cast<unsigned char>(text.back()));
+}
+}  // namespace
+
 int64_t FieldReader::get_int(const std::string& key, int64_t min, int64_t max) {
     YAML::Node n = require(key, "integer");
     const std::string expected = fmt::format("an integer in [{}, {}]", min, max);
     if (!n.IsScalar()) fail(key, scalar_text(n), expected);
     const std::string& text = n.Scalar();
+    if (!plain_or_tagged(n, "int") || has_outer_space(text)) fail(key, text, expected + " (a number, not quoted text)");
     int64_t v = 0;
     try {
         size_t used = 0;
@@ -266,6 +377,8 @@ double FieldReader::get_double(const std::string& key, double min, double max) {
     const std::string expected = fmt::format("a number in [{}, {}]", min, max);
     if (!n.IsScalar()) fail(key, scalar_text(n), expected);
     const std::string& text = n.Scalar();
+    if (!(plain_or_tagged(n, "float") || plain_or_tagged(n, "int")) || has_outer_space(text))
+        fail(key, text, expected + " (a number, not quoted text)");
     double v = 0;
     try {
         size_t used = 0;
@@ -284,12 +397,12 @@ double FieldReader::get_double_or(const std::string& key, double fallback, doubl
 
 bool FieldReader::get_bool(const std::string& key) {
     YAML::Node n = require(key, "boolean");
-    if (n.IsScalar()) {
+    if (n.IsScalar() && plain_or_tagged(n, "bool")) {
         const std::string& t = n.Scalar();
         if (t == "true" || t == "yes" || t == "on") return true;
         if (t == "false" || t == "no" || t == "off") return false;
     }
-    fail(key, scalar_text(n), "true or false");
+    fail(key, scalar_text(n), n.IsScalar() && n.Tag() != "?" ? "true or false (a boolean, not quoted text)" : "true or false");
 }
 
 bool FieldReader::get_bool_or(const std::string& key, bool fallback) { return has(key) ? get_bool(key) : fallback; }
@@ -297,6 +410,11 @@ bool FieldReader::get_bool_or(const std::string& key, bool fallback) { return ha
 std::string FieldReader::get_string(const std::string& key) {
     YAML::Node n = require(key, "text");
     if (!n.IsScalar()) fail(key, scalar_text(n), "a text value");
+    for (const char c : n.Scalar())
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            fail(key, n.Scalar(), "text without control characters (no NUL, tab or line break)");
+    if (n.Scalar().find("\xe2\x80\xae") != std::string::npos || n.Scalar().find("\xe2\x80\xad") != std::string::npos)
+        fail(key, n.Scalar(), "text without direction overrides (U+202D, U+202E)");
     return n.Scalar();
 }
 
@@ -349,9 +467,11 @@ void FieldReader::finish() const {
     for (auto it = node_.begin(); it != node_.end(); ++it) {
         const std::string key = it->first.IsScalar() ? it->first.Scalar() : "(non-text key)";
         if (read_keys_->count(key)) continue;
-        auto ov = src_->overrides.find(path_of(key));
-        SourceLocation where =
-            ov != src_->overrides.end() ? SourceLocation{ov->second, 0, 0} : mark_location(src_->file, it->first.Mark());
+        // A key made by --set (possibly a whole new section, as --set nosuch.path=1 makes) is
+        // reported at that flag, not at a position in the file it is not in.
+        SourceLocation where = mark_location(src_->file, it->first.Mark());
+        for (const auto& [path, flag] : src_->overrides)
+            if (path == path_of(key) || path.rfind(path_of(key) + ".", 0) == 0) where = {flag, 0, 0};
         throw InputError(where, path_of(key), key,
                          fmt::format("a known field of section '{}' (unknown key)", path_.empty() ? "(top)" : path_));
     }

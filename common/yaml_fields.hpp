@@ -35,6 +35,12 @@ std::shared_ptr<YamlSource> load_yaml_text(const std::string& text, const std::s
 // `flag` names the option in messages: "--set" (hardware) or "--wset" (workload).
 void apply_override(YamlSource& src, const std::string& assignment, const std::string& flag = "--set");
 
+// Where the field `dotted` (e.g. "mapping.tile_m") of a YAML file is given: the --set/--wset
+// flag that set it, else its position in the file, else the file alone (the field is absent
+// and took its default). For errors found after loading, by code that only has the value.
+SourceLocation locate_field(const std::string& file, const std::vector<std::string>& overrides,
+                            const std::string& flag, const std::string& dotted);
+
 // file:line:column of a YAML node (1-based; 0 when the node has no position).
 SourceLocation mark_location(const std::string& file, const YAML::Mark& m);
 

@@ -130,6 +130,13 @@ void read_memory_interface(FieldReader r, MemoryInterfaceConfig& m) {
         r.finish();  // a chip without off-chip memory has no further parameters
         return;
     }
+    // Reported at `kind`: changing it (often by --set) is what makes the other fields needed.
+    for (const char* k : {"channels", "channel_GBps", "latency_cycles", "capacity_bytes", "request_bytes"})
+        if (!r.has(k))
+            r.fail("kind", m.kind,
+                   fmt::format("none, or {} together with its parameters channels, channel_GBps, latency_cycles, "
+                               "capacity_bytes and request_bytes ('{}' is missing)",
+                               m.kind, k));
     m.channels = static_cast<int>(r.get_int("channels", 1, 1024));
     m.channel_GBps = r.get_double("channel_GBps", 0.001, 1e6);
     m.latency_cycles = static_cast<int>(r.get_int("latency_cycles", 0, 1 << 24));
@@ -165,6 +172,39 @@ void read_energy(FieldReader r, EnergyConfig& e) {
     r.finish();
 }
 
+// What the workload compiler (docs/compiler.md) needs of the machine, so that a config it
+// cannot target is refused here with the reason instead of compiling a program that fails
+// at one of its lines, or dividing by zero.
+void check_compilable(const std::shared_ptr<YamlSource>& src, const HwConfig& c) {
+    FieldReader root = FieldReader::root(src);
+    // Each MXM plane streams its weights from its own share of its hemisphere's MEM slices
+    // (the west hemisphere holds planes 0 .. ceil(planes/2)-1).
+    const int planes_per_hemisphere = (c.mxm.planes + 1) / 2;
+    if (c.mem.slices / 2 < planes_per_hemisphere)
+        root.child("mem").fail("slices", std::to_string(c.mem.slices),
+                               fmt::format("at least {} slices (one per hemisphere for each of the {} MXM planes there, "
+                                           "which stream their weights from their own slices)",
+                                           2 * planes_per_hemisphere, planes_per_hemisphere));
+    // The compiler's fixed stream-register plan: per plane 8 weight, 8 activation and 4
+    // result registers (two planes per hemisphere, registers 0..25) plus 26..31 for VXM
+    // pipelines.
+    constexpr int kCompilerRegisters = 32;
+    if (c.streams.registers_per_direction < kCompilerRegisters)
+        root.child("streams").fail("registers_per_direction", std::to_string(c.streams.registers_per_direction),
+                                   fmt::format("{} registers per direction (the compiler's stream plan uses registers "
+                                               "0..{}: weights, activations and results of two planes per hemisphere, "
+                                               "and the VXM pipelines)",
+                                               kCompilerRegisters, kCompilerRegisters - 1));
+    // One in-order ICU queue per functional unit the compiler drives.
+    const int units = c.mem.slices + c.mxm.planes + c.vxm.alus_per_lane + c.sxm.units + c.c2c.links + 1;
+    if (c.icu.queues < units)
+        root.child("icu").fail("queues", std::to_string(c.icu.queues),
+                               fmt::format("at least {} queues, one per functional unit: {} MEM slices + {} MXM planes + "
+                                           "{} VXM ALUs + {} SXM units + {} C2C links + 1 DMA engine",
+                                           units, c.mem.slices, c.mxm.planes, c.vxm.alus_per_lane, c.sxm.units,
+                                           c.c2c.links));
+}
+
 HwConfig read_config(const std::shared_ptr<YamlSource>& src) {
     HwConfig c;
     c.source_file = src->file;
@@ -185,6 +225,7 @@ HwConfig read_config(const std::shared_ptr<YamlSource>& src) {
     r.finish();
     if (c.system.chips > 1 && c.c2c.links == 0)
         FieldReader::root(src).child("c2c").fail("links", "0", "at least 1 link when system.chips > 1");
+    check_compilable(src, c);
     return c;
 }
 

@@ -1,5 +1,7 @@
 #include "isa/assembler.hpp"
 
+#include "common/atomic_file.hpp"
+
 #include <fmt/format.h>
 
 #include <bit>
@@ -440,14 +442,7 @@ Program assemble(std::string_view text, const std::string& file_name) {
 }
 
 Program assemble_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(SourceLocation{path, 0, 0}, "cannot open the assembly file for reading");
-    std::ostringstream content;
-    content << in.rdbuf();
-    // A directory opens but fails on the first read; so does an I/O error.
-    if (in.bad() || content.fail())
-        throw InputError(SourceLocation{path, 0, 0}, "cannot read the assembly file");
-    return assemble(content.view(), path);
+    return assemble(read_input_file(path, kMaxProgramBytes), path);
 }
 
 bool is_label_name(std::string_view name) {

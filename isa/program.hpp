@@ -12,6 +12,10 @@
 
 namespace lpu::isa {
 
+// Largest program file (text or binary) read: ~10x the biggest compiled program's binary,
+// so /dev/zero or a stray huge file is refused while reading instead of filling the memory.
+inline constexpr size_t kMaxProgramBytes = size_t{256} << 20;
+
 struct Instruction {
     Opcode opcode = Opcode::Nop;
     // Operand values in the order of spec(opcode).operands; unused slots are 0.

@@ -18,8 +18,19 @@ namespace lpu::sim {
 
 struct ExecRecord;
 
+// Dynamic instructions (every executed instruction, each pass of an icu.repeat body
+// counted) a run may take before it is stopped: far above the bundled workloads (the largest,
+// LLaMA-2-70B decode with --full-system, runs ~26 M), far below what fills the memory
+// (~90 bytes of records per instruction).
+inline constexpr uint64_t kDefaultMaxInstructions = 100'000'000;
+
+// Dynamic instructions `q` runs to completion (icu.repeat bodies counted once per pass,
+// nested loops multiplied), saturating at UINT64_MAX.
+uint64_t dynamic_instructions(const isa::Queue& q);
+
 struct SimOptions {
     bool functional = false;
+    uint64_t max_instructions = kDefaultMaxInstructions;  // over all queues; SimulationError beyond
     std::string program_file = "program";
     std::string trace_path;  // empty: no trace
     TraceLimits trace_limits;

@@ -6,6 +6,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/input_error.hpp"
+#include "common/staging_dir.hpp"
 #include "isa/disassembler.hpp"
 #include "tools/lpusim/commands.hpp"
 #include "tools/lpusim/workload_run.hpp"
@@ -13,8 +14,6 @@
 namespace po = boost::program_options;
 
 namespace lpu::cli {
-
-void prepare_out_dir(const std::string& dir);
 
 namespace {
 
@@ -87,10 +86,16 @@ int cmd_compile(const Args& args) {
     wl::CompileOptions co;
     co.full_system = vm.count("full-system") > 0;
     const wl::CompiledWorkload c = wl::compile(cfg, w, co);
-    prepare_out_dir(out);
+    StagingDir stage(out, "--out");  // the chip files appear together, or not at all
     size_t total = 0;
     for (const auto& q : c.program.queues) total += q.instructions.size();
-    for (const auto& [chip, text] : per_chip_assembly(c, workload)) write_file_atomic(fmt::format("{}/chip{}.lpuasm", out, chip), text);
+    try {
+        for (const auto& [chip, text] : per_chip_assembly(c, workload))
+            write_file_atomic(fmt::format("{}/chip{}.lpuasm", stage.path(), chip), text);
+    } catch (const OutputError& e) {
+        throw OutputError(unstaged_paths(e.what()));  // name --out, not the staging directory
+    }
+    stage.commit_directory();
     for (const auto& note : c.notes) fmt::print("{}\n", note);
     fmt::print("wrote {} chip program(s), {} instructions, to {}\n", c.simulated_chips.size(), total, out);
     return 0;

@@ -1,6 +1,8 @@
 // asm and disasm: text assembly <-> binary encoding.
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "common/atomic_file.hpp"
 #include "common/input_error.hpp"
 #include "isa/assembler.hpp"
@@ -21,6 +23,9 @@ int cmd_asm(const Args& args) {
     pos.add("input", 1);
     po::variables_map vm;
     if (!parse_args("asm", args, opts, pos, vm)) return 0;
+    std::error_code ec;
+    if (std::filesystem::equivalent(in, out, ec))
+        throw InputError({"command line", 0, 0}, "-o", out, "an output file other than the input (it would overwrite the source)");
     const isa::Program program = isa::assemble_file(in);
     const auto bytes = isa::encode_binary(program);
     write_file_atomic(out, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
@@ -39,7 +44,10 @@ int cmd_disasm(const Args& args) {
     pos.add("input", 1);
     po::variables_map vm;
     if (!parse_args("disasm", args, opts, pos, vm)) return 0;
-    const std::string bytes = read_file(in);
+    std::error_code ec;
+    if (!out.empty() && std::filesystem::equivalent(in, out, ec))
+        throw InputError({"command line", 0, 0}, "-o", out, "an output file other than the input (it would overwrite the binary)");
+    const std::string bytes = read_input_file(in, isa::kMaxProgramBytes);
     const isa::Program program = isa::decode_binary(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), in);
     const std::string text = isa::disassemble(program);

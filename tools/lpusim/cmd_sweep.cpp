@@ -56,7 +56,7 @@ int cmd_sweep(const Args& args) {
     if (vm.count("jobs") && req.jobs < 1)
         throw InputError({"command line", 0, 0}, "--jobs", std::to_string(req.jobs), "at least 1");
     if (!points_file.empty())
-        req.axes.push_back(sweep::parse_points_csv(read_file(points_file), points_file));
+        req.axes.push_back(sweep::parse_points_csv(read_input_file(points_file, size_t{16} << 20), points_file));
     for (const auto& s : sweeps) req.axes.push_back(sweep::parse_sweep_arg(s));
     req.command_line = args;
 

@@ -2,7 +2,9 @@
 // (0 ok, 1 simulation or compile error, 2 bad input).
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string_view>
 
@@ -45,34 +47,76 @@ void print_usage() {
 }  // namespace
 }  // namespace lpu::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+// Error messages go through here: stderr may be a full device or closed, and an exception
+// thrown while reporting an exception would abort; what cannot be written is dropped.
+void print_error(const std::string& line) noexcept {
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+}
+
+// The command's results went to standard output; a full disk or a closed pipe there must not
+// end with exit 0 (the output is missing or cut).
+bool stdout_failed() noexcept { return std::fflush(stdout) != 0 || std::ferror(stdout); }
+
+int report_stdout_failure() noexcept {
+    const int saved = errno;
+    std::clearerr(stdout);
+    try {
+        print_error(fmt::format("lpusim: error: cannot write standard output: {}\n", std::strerror(saved ? saved : EIO)));
+    } catch (...) {
+    }
+    return lpu::kExitSimulationError;
+}
+
+int run_command(const std::string& name, const lpu::cli::Args& args) {
     using namespace lpu;
     using namespace lpu::cli;
-    if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h" ||
-        std::string_view(argv[1]) == "help") {
-        print_usage();
-        return argc < 2 ? kExitBadInput : kExitOk;
-    }
-    const std::string name = argv[1];
-    const Args args(argv + 2, argv + argc);
     try {
         for (const auto& c : commands())
             if (name == c.name) return c.run(args);
-        fmt::print(stderr, "lpusim: error: unknown command '{}'; expected one of:", name);
-        for (const auto& c : commands()) fmt::print(stderr, " {}", c.name);
-        fmt::print(stderr, "\n");
+        std::string line = fmt::format("lpusim: error: unknown command '{}'; expected one of:", quote_value(name));
+        for (const auto& c : commands()) line += fmt::format(" {}", c.name);
+        print_error(line + "\n");
         return kExitBadInput;
     } catch (const InputError& e) {
-        fmt::print(stderr, "lpusim: error: {}\n", e.what());
+        print_error(fmt::format("lpusim: error: {}\n", e.what()));
         return kExitBadInput;
     } catch (const SimulationError& e) {
-        fmt::print(stderr, "lpusim: {}\n", e.what());
+        print_error(fmt::format("lpusim: {}\n", e.what()));
+        return kExitSimulationError;
+    } catch (const OutputError& e) {
+        print_error(fmt::format("lpusim: {}\n", e.what()));
         return kExitSimulationError;
     } catch (const std::bad_alloc&) {
-        fmt::print(stderr, "lpusim: error: out of memory\n");
+        print_error("lpusim: error: out of memory\n");
         return kExitSimulationError;
     } catch (const std::exception& e) {
-        fmt::print(stderr, "lpusim: internal error: {}\n", e.what());
+        if (std::ferror(stdout)) return report_stdout_failure();  // fmt::print found stdout broken
+        print_error(fmt::format("lpusim: internal error: {}\n", e.what()));
         return kExitSimulationError;
     }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace lpu;
+    using namespace lpu::cli;
+    int code = kExitOk;
+    try {
+        if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h" ||
+            std::string_view(argv[1]) == "help") {
+            print_usage();
+            code = argc < 2 ? kExitBadInput : kExitOk;
+        } else {
+            code = run_command(argv[1], Args(argv + 2, argv + argc));
+        }
+    } catch (...) {
+        // print_usage on a broken stdout, or a message that could not be formatted.
+        if (!std::ferror(stdout)) return kExitSimulationError;
+    }
+    if (stdout_failed()) return report_stdout_failure();
+    return code;
 }

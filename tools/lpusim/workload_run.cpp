@@ -92,8 +92,42 @@ nlohmann::ordered_json workload_summary(const hw::HwConfig& cfg, const wl::Workl
     return j;
 }
 
+namespace {
+
+// Weights streamed from off-chip memory must fit in it: the compiler places them without
+// knowing the capacity, and the simulator would stop at the first DMA beyond it with an
+// error at a compiled line. That is a "does not fit", like SRAM.
+void check_offchip_fits(const hw::HwConfig& cfg, const wl::CompiledWorkload& c) {
+    if (cfg.memory_interface.kind == "none") return;
+    uint64_t end = 0;
+    for (const auto& q : c.program.queues)
+        for (const auto& ins : q.instructions)
+            if (ins.opcode == isa::Opcode::DmaLoad || ins.opcode == isa::Opcode::DmaStore)
+                end = std::max(end, static_cast<uint64_t>(ins.operands[0]) +
+                                        static_cast<uint64_t>(ins.operands[1]) * static_cast<uint64_t>(cfg.vector_bytes()));
+    if (end > static_cast<uint64_t>(cfg.memory_interface.capacity_bytes))
+        throw SimulationError(fmt::format("does not fit: the streamed weights need {} bytes of off-chip memory per chip; "
+                                          "memory_interface.capacity_bytes = {}",
+                                          end, cfg.memory_interface.capacity_bytes));
+}
+
+wl::CompiledWorkload compile_checked(const hw::HwConfig& cfg, const wl::Workload& w, const wl::CompileOptions& co) {
+    wl::CompiledWorkload c = wl::compile(cfg, w, co);
+    check_offchip_fits(cfg, c);
+    return c;
+}
+
+}  // namespace
+
 wl::CompiledWorkload compile_for_run(const hw::HwConfig& cfg, const wl::Workload& w, const wl::CompileOptions& co) {
-    if (!co.functional || w.kind != wl::WorkloadKind::Llama) return wl::compile(cfg, w, co);
+    // A gemm simulates every chip it is split over, ~24 queue threads each; sim/ refuses more
+    // than 30,000 threads, but only after the compile of all of them (seconds to minutes).
+    constexpr int64_t kMaxGemmChips = 1024;
+    if (w.kind == wl::WorkloadKind::Gemm && w.chips > kMaxGemmChips)
+        throw SimulationError(fmt::format("the gemm is split over {} chips; at most {} can be simulated (every chip is "
+                                          "simulated, ~24 SystemC threads each)",
+                                          w.chips, kMaxGemmChips));
+    if (!co.functional || w.kind != wl::WorkloadKind::Llama) return compile_checked(cfg, w, co);
     wl::ModelCheck mc = wl::compile_model_check(cfg, w, co.seed);
     ref::FfnShape s;
     s.hidden = w.model.hidden_size;
@@ -109,6 +143,7 @@ wl::CompiledWorkload compile_for_run(const hw::HwConfig& cfg, const wl::Workload
         mc.compiled.reference.insert(mc.compiled.reference.end(), logits.begin(), logits.end());
         mc.compiled.reference_next_tokens.push_back(ref::greedy(logits));
     }
+    check_offchip_fits(cfg, mc.compiled);
     mc.compiled.notes.push_back(fmt::format("functional: random weights and input tokens {} (seed {}); logits and next tokens compared "
                                             "with the reference of workloads/reference/llama_reference.hpp",
                                             fmt::join(mc.tokens, ", "), co.seed));

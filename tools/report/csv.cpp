@@ -62,6 +62,8 @@ CsvTable CsvTable::parse(std::string_view text, const std::string& file) {
     };
     for (size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
+        // A NUL would end the value wherever it is read as a C string (strtod, the page).
+        if (c == '\0') throw InputError({file, line, 0}, "byte", "NUL", "CSV text (no NUL bytes)");
         if (quoted) {
             if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
                 field += '"';
@@ -96,7 +98,7 @@ CsvTable CsvTable::parse(std::string_view text, const std::string& file) {
     return t;
 }
 
-CsvTable CsvTable::read(const std::string& path) { return parse(read_file(path), path); }
+CsvTable CsvTable::read(const std::string& path) { return parse(read_input_file(path, size_t{256} << 20), path); }
 
 bool CsvTable::has_column(const std::string& name) const {
     return std::find(header_.begin(), header_.end(), name) != header_.end();

@@ -26,6 +26,7 @@ public:
     static CsvTable read(const std::string& path);  // read_file + parse
 
     const std::string& file() const { return file_; }
+    int line(size_t row) const { return lines_[row]; }  // 1-based line of a row
     const std::vector<std::string>& header() const { return header_; }
     size_t rows() const { return rows_.size(); }
     bool has_column(const std::string& name) const;

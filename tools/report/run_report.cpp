@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <map>
 
 #include "common/atomic_file.hpp"
+#include "common/json_input.hpp"
 #include "common/input_error.hpp"
 #include "tools/report/csv.hpp"
 #include "tools/report/html.hpp"
@@ -27,12 +29,47 @@ void require_numeric(const CsvTable& t, const std::vector<std::string>& columns)
     }
 }
 
+const std::vector<std::string> kBreakdownNumbers = {"instructions", "busy_cycles",  "active_cycles", "share_of_time",
+                                                    "ops",          "macs",         "bytes_sram",    "bytes_stream",
+                                                    "bytes_install", "bytes_c2c",   "bytes_mem_if",  "bytes_total"};
+
+// A summary.json edited by hand: the figures the report shows must be what a run writes,
+// non-negative finite numbers (counts whole), not text or a negative chip count.
+void check_summary(const nlohmann::ordered_json& j, const std::string& file) {
+    if (!j.is_object()) throw InputError({file, 0, 0}, "summary", j.type_name(), "a JSON object");
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        const std::string& key = it.key();
+        const auto& v = it.value();
+        const bool count = key == "cycles" || key == "chips" || key == "instructions" || key == "batch" ||
+                           key == "tensor_parallel" || key == "pipeline_parallel" || key == "simulated_chips";
+        const bool figure = count || key == "seconds" || key.ends_with("_s") || key.ends_with("_J") ||
+                            key.ends_with("_W") || key.ends_with("_bytes") || key.ends_with("_per_s");
+        if (!figure) continue;
+        if (!v.is_number())
+            throw InputError({file, 0, 0}, key, quote_value(v.dump()), "a number, as lpusim run writes it");
+        const double d = v.get<double>();
+        if (!std::isfinite(d) || d < 0 || (count && d != std::floor(d)))
+            throw InputError({file, 0, 0}, key, v.dump(),
+                             count ? "a whole number >= 0, as lpusim run writes it" : "a finite number >= 0, as lpusim run writes it");
+    }
+    for (const char* required : {"cycles", "seconds"})
+        if (!j.contains(required)) throw InputError({file, 0, 0}, required, "(missing)", "a number, as lpusim run writes it");
+}
+
+// Every cell of every listed column finite (a hand-edited NaN or inf is not a figure).
+void require_finite(const CsvTable& t, const std::vector<std::string>& columns) {
+    for (const auto& name : columns) {
+        const size_t c = t.column(name);
+        for (size_t i = 0; i < t.rows(); ++i)
+            if (!std::isfinite(t.number(i, c)))
+                throw InputError({t.file(), t.line(i), 0}, name, t.text(i, c), "a finite number");
+    }
+}
+
 // Checks the tables, builds every script and the page, then writes: a garbled input
 // stops before any file is touched.
 void render(const std::string& dir, const ReportTables& t, const RenderOptions& options) {
-    require_numeric(t.breakdown, {"instructions", "busy_cycles", "active_cycles", "share_of_time", "ops",
-                                  "macs", "bytes_sram", "bytes_stream", "bytes_install", "bytes_c2c",
-                                  "bytes_mem_if", "bytes_total"});
+    require_numeric(t.breakdown, kBreakdownNumbers);
     t.breakdown.column("category");
     t.breakdown.column("layer");
     require_numeric(t.roofline,
@@ -91,19 +128,16 @@ void write_run_reports(const std::string& dir, const RunReportInputs& in) {
 
 void regenerate_report(const std::string& dir, const RenderOptions& options) {
     const std::string summary_path = path_in(dir, "summary.json");
-    const std::string text = read_file(summary_path);
-    nlohmann::ordered_json summary;
-    try {
-        summary = nlohmann::ordered_json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-        throw InputError({summary_path, 0, 0}, fmt::format("not valid JSON: {}", e.what()));
-    }
+    const nlohmann::ordered_json summary = read_json_file(summary_path);  // nesting bounded
+    check_summary(summary, summary_path);
     const ReportTables t = {summary,
                             CsvTable::read(path_in(dir, kBreakdownFile)),
                             CsvTable::read(path_in(dir, kRooflineFile)),
                             CsvTable::read(path_in(dir, kRoofsFile)),
                             CsvTable::read(path_in(dir, kUtilizationFile)),
                             CsvTable::read(path_in(dir, kPowerFile))};
+    require_finite(t.breakdown, kBreakdownNumbers);
+    require_finite(t.utilization, t.utilization.header());
     render(dir, t, options);
 }
 

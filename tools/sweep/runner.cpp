@@ -17,6 +17,7 @@
 #include <unordered_set>
 
 #include "common/atomic_file.hpp"
+#include "common/json_input.hpp"
 #include "common/input_error.hpp"
 #include "tools/sweep/process.hpp"
 #include "tools/sweep/progress.hpp"
@@ -118,7 +119,7 @@ json collect_result(const PointPlan& plan, const ExitStatus& st, bool& final_res
         try {
             // a served load's point writes serving.json (docs/serving.md), a run summary.json
             const bool served = std::filesystem::exists(plan.dir + "/serving.json");
-            const nlohmann::json summary = nlohmann::json::parse(read_file(plan.dir + (served ? "/serving.json" : "/summary.json")));
+            const nlohmann::json summary = read_json_file(plan.dir + (served ? "/serving.json" : "/summary.json"));
             final_result = true;
             return ok_result(summary);
         } catch (const std::exception& e) {
@@ -137,14 +138,18 @@ json collect_result(const PointPlan& plan, const ExitStatus& st, bool& final_res
 
 }  // namespace
 
+// The sweep's base inputs are hashed whole: bounded like the largest input a run reads
+// (a program, isa::kMaxProgramBytes).
+constexpr size_t kMaxBaseInputBytes = size_t{256} << 20;
+
 nlohmann::ordered_json base_record(const BaseRun& base) {
     json j;
     j["hw"] = absolute_path(base.hw);
-    j["hw_fnv64"] = fnv1a64_hex(read_file(base.hw));
+    j["hw_fnv64"] = fnv1a64_hex(read_input_file(base.hw, kMaxBaseInputBytes));
     const bool program = !base.program.empty();
     const std::string& input = program ? base.program : base.workload;
     j[program ? "program" : "workload"] = absolute_path(input);
-    j[program ? "program_fnv64" : "workload_fnv64"] = fnv1a64_hex(read_file(input));
+    j[program ? "program_fnv64" : "workload_fnv64"] = fnv1a64_hex(read_input_file(input, kMaxBaseInputBytes));
     j["set"] = base.sets;
     j["wset"] = base.wsets;
     j["functional"] = base.functional;
@@ -233,8 +238,9 @@ Space validate_request(const SweepRequest& req) {
                              fmt::format("a key that is not also fixed by --{} {}=...",
                                          k.route == Route::Hardware ? "set" : "wset", k.target));
     }
-    read_file(b.hw);  // unreadable -> InputError naming the file
-    read_file(b.program.empty() ? b.workload : b.program);
+    // Unreadable, endless (/dev/zero) or a FIFO -> InputError naming the file, before any point.
+    read_input_file(b.hw, kMaxBaseInputBytes);
+    read_input_file(b.program.empty() ? b.workload : b.program, kMaxBaseInputBytes);
     return space;
 }
 
@@ -267,6 +273,7 @@ SweepOutcome run_sweep(const SweepRequest& req, const Cluster& cluster) {
         try {
             make_sweep_dirs(dir);
             lock = DirLock(dir);
+            remove_stale_temporaries(dir);
             check_and_write_sweep_record(dir, req.command_line, space, base);
             for (size_t i = 0; i < plans.size(); ++i)
                 if (const auto done = load_done(plans[i].dir, plans[i].id))
@@ -395,7 +402,7 @@ SweepOutcome run_sweep(const SweepRequest& req, const Cluster& cluster) {
     report.rows = rows;
     report.metric = req.metric;
     report.pareto_x = req.pareto_x;
-    report.sweep_record = json::parse(read_file(dir + "/sweep.json"));
+    report.sweep_record = read_json_file(dir + "/sweep.json");
     report.summary = fmt::format(
         "{} points: {} run now, {} done earlier, {} failed; {} with {} job(s){}", outcome.points, outcome.ran,
         outcome.skipped, outcome.failed, Progress::format_duration(outcome.wall_s), jobs,

@@ -13,6 +13,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/input_error.hpp"
+#include "common/json_input.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
@@ -59,6 +60,28 @@ void make_sweep_dirs(const std::string& dir) {
         throw InputError({"--out", 0, 0}, "--out", dir, "a directory that can be created and written");
 }
 
+void remove_stale_temporaries(const std::string& dir) {
+    // What a killed run leaves: staging directories (common/staging_dir.hpp) beside the points
+    // and "NAME.tmp.PID" files of write_file_atomic inside them. Only called under the lock,
+    // so no live process of this sweep is writing them.
+    const auto is_temporary = [](const fs::path& p) { return p.filename().string().find(".tmp.") != std::string::npos; };
+    std::error_code ec;
+    std::vector<fs::path> stale;
+    for (const fs::path& d : {fs::path(dir), fs::path(dir) / "points"}) {
+        for (auto it = fs::directory_iterator(d, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+            if (is_temporary(it->path())) {
+                stale.push_back(it->path());
+            } else if (d != fs::path(dir) && it->is_directory(ec)) {
+                for (auto in = fs::directory_iterator(it->path(), ec); !ec && in != fs::directory_iterator(); in.increment(ec))
+                    if (is_temporary(in->path())) stale.push_back(in->path());
+                ec.clear();
+            }
+        }
+        ec.clear();
+    }
+    for (const auto& p : stale) fs::remove_all(p, ec);
+}
+
 DirLock::DirLock(const std::string& dir) {
     const std::string path = dir + "/.lock";
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);  // CLOEXEC: points must not hold it
@@ -91,8 +114,13 @@ void check_and_write_sweep_record(const std::string& dir, const std::vector<std:
                                   const Space& space, const json& base) {
     const std::string path = dir + "/sweep.json";
     if (fs::exists(path)) {
-        const json before = json::parse(read_file(path), nullptr, false);
-        if (before.is_discarded() || !before.contains("base"))
+        json before;
+        try {
+            before = parse_json_text(read_file(path, size_t{64} << 20), path);  // nesting bounded
+        } catch (const InputError&) {
+            before = nullptr;
+        }
+        if (!before.is_object() || !before.contains("base"))
             throw InputError({path, 0, 0}, "not a sweep record; use another --out or remove it");
         if (before["base"] != base)
             throw InputError(
@@ -116,13 +144,19 @@ std::optional<json> load_done(const std::string& point_dir, const std::string& i
     if (!fs::exists(path, ec)) return std::nullopt;
     std::string text;
     try {
-        text = read_file(path);
+        text = read_file(path, size_t{64} << 20);
     } catch (const InputError&) {
         return std::nullopt;
     }
-    json j = json::parse(text, nullptr, false);
-    if (j.is_discarded() || j.value("id", "") != id || !j.contains("result") ||
-        !j["result"].contains("status"))
+    json j;
+    try {
+        j = parse_json_text(text, path);
+    } catch (const InputError&) {
+        return std::nullopt;  // garbled: the point is run again
+    }
+    // Anything but the object write_done writes (a hand edit, [1,2], null) is not a result.
+    if (!j.is_object() || !j.contains("id") || !j["id"].is_string() || j["id"] != id || !j.contains("result") ||
+        !j["result"].is_object() || !j["result"].contains("status"))
         return std::nullopt;
     return j["result"];
 }

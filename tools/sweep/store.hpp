@@ -22,6 +22,9 @@ namespace lpu::sweep {
 
 // DIR and DIR/points, created if needed; InputError when that is impossible.
 void make_sweep_dirs(const std::string& dir);
+// Removes what killed runs left under `dir` (staging directories, *.tmp.PID files); call
+// only while holding the DirLock.
+void remove_stale_temporaries(const std::string& dir);
 
 // An exclusive flock() on DIR/.lock for the lifetime of the object (released by the
 // kernel even when the process is killed). Held already -> InputError.

@@ -44,7 +44,7 @@ bool dataflow_ok(const hw::HwConfig& cfg, const Workload& w, int64_t M) {
 }
 bool attention_dataflow_ok(const hw::HwConfig& cfg, const Workload& w, int64_t t, int64_t M) {
     const int64_t hd = w.model.head_dim();
-    return dataflow_ok(cfg, w, M) && w.kv_cache == ElementType::Int8 && hd % 16 == 0 && hd <= cfg.vector_bytes() &&
+    return dataflow_ok(cfg, w, M) && w.kv_cache == ElementType::Int8 && hd % 16 == 0 && hd <= cfg.vector_bytes() && hd <= cfg.mxm.rows &&
            w.model.num_key_value_heads % t == 0;
 }
 bool ends_dataflow_ok(const hw::HwConfig& cfg, const Workload& w, int64_t M) {

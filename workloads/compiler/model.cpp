@@ -111,6 +111,13 @@ ModelShape read_hf_config(const std::shared_ptr<YamlSource>& src) {
     for (const char* bias : {"attention_bias", "mlp_bias"})
         if (r.has(bias) && r.get_bool(bias))
             r.fail(bias, "true", "false (lpusim models LLaMA without biases)");
+    // Options that change the architecture while keeping model_type llama: experts (a MoE
+    // feed-forward) and windowed attention are not what lpusim lowers.
+    for (const char* moe : {"num_local_experts", "num_experts_per_tok", "n_routed_experts", "num_experts"})
+        if (r.has(moe) && r.get_int(moe, 0, INT64_MAX) > 1)
+            r.fail(moe, std::to_string(r.get_int(moe, 0, INT64_MAX)), "at most 1 (a mixture of experts is not modelled)");
+    if (r.has("use_sliding_window") && r.get_bool("use_sliding_window"))
+        r.fail("use_sliding_window", "true", "false (sliding-window attention is not modelled)");
     check_consistency(r, m);
     const int64_t head_dim = r.get_int_or("head_dim", m.head_dim(), 1, kMaxHidden);
     if (head_dim != m.head_dim())
