@@ -644,12 +644,20 @@ TEST_CASE("configs the compiler cannot target are refused by validation with the
     });
 }
 
-TEST_CASE("a run with mxm.rows=1 compiles to a program the chip runs", "[bad-input]") {
-    const auto r = lpu::test::run_cli("run --hw " + source_path("configs/tsp-v1.yaml") +
-                                      " --set mxm.rows=1 --workload " +
-                                      source_path("workloads/examples/tiny-llama-decode.yaml") + " --trace off");
+TEST_CASE("a run with mxm.rows=1 is refused at the workload's tile_k, which the array cannot hold", "[bad-input]") {
+    // the tiny workload gives tile_k: 320; a 1-row array holds k-tiles of 1 row (issue 12: no
+    // silent clamping); with tile_k=1 the same run compiles to a program the chip runs
+    const std::string base = "run --hw " + source_path("configs/tsp-v1.yaml") + " --set mxm.rows=1 --workload " +
+                             source_path("workloads/examples/tiny-llama-decode.yaml") + " --trace off";
+    const auto r = lpu::test::run_cli(base);
     INFO(r.err);
-    CHECK(r.exit_code == 0);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("tiny-llama-decode.yaml:") != std::string::npos);
+    CHECK(r.err.find("mapping.tile_k") != std::string::npos);
+    CHECK(r.err.find("mxm.rows = 1") != std::string::npos);
+    const auto ok = lpu::test::run_cli(base + " --wset mapping.tile_k=1");
+    INFO(ok.err);
+    CHECK(ok.exit_code == 0);
 }
 
 TEST_CASE("alias bombs, unknown tags, second documents and odd line endings are refused quickly",
