@@ -9,6 +9,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/input_error.hpp"
+#include "common/version.hpp"
 #include "hw/config.hpp"
 #include "isa/assembler.hpp"
 #include "isa/binary.hpp"
@@ -51,6 +52,74 @@ void prepare_out_dir(const std::string& dir) {
     if (ec || !std::filesystem::is_directory(dir))
         throw InputError({"command line", 0, 0}, "--out", dir, "a directory that can be created and written");
 }
+
+namespace {
+
+// A word as a POSIX shell reads it back: bare if it is plain, else single-quoted.
+std::string shell_word(const std::string& w) {
+    const bool plain = !w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                                         "_-./=:,+@%") == std::string::npos;
+    if (plain) return w;
+    std::string out = "'";
+    for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// 64-bit FNV-1a of a file's bytes, in hex: names the exact input a report came from.
+std::string file_hash(const std::string& path) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (unsigned char c : read_file(path)) h = (h ^ c) * 0x100000001b3ULL;
+    return fmt::format("fnv1a64:{:016x}", h);
+}
+
+// The inputs of the run for summary.json and report.html's Inputs section.
+nlohmann::ordered_json run_inputs(const Args& args, const std::string& hw, const std::string& workload,
+                                  const std::string& program) {
+    nlohmann::ordered_json in;
+    // The output directory is written as DIR: a run gives the same bytes wherever it writes.
+    std::string command = "lpusim run";
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--out" && i + 1 < args.size()) {
+            command += " --out DIR";
+            ++i;
+        } else {
+            command += " " + (args[i].rfind("--out=", 0) == 0 ? std::string("--out=DIR") : shell_word(args[i]));
+        }
+    }
+    in["command"] = command;
+    in["lpusim_version"] = lpusim_version_line();
+    in["hw_file"] = hw;
+    in["hw_hash"] = file_hash(hw);
+    if (!workload.empty()) {
+        in["workload_file"] = workload;
+        in["workload_hash"] = file_hash(workload);
+    }
+    if (!program.empty()) {
+        in["program_file"] = program;
+        in["program_hash"] = file_hash(program);
+    }
+    return in;
+}
+
+// The workload's headline, in the units a reader expects (docs/metrics.md).
+void print_headline(const wl::Workload& w, const wl::CompiledWorkload& c, const nlohmann::ordered_json& j) {
+    if (w.kind != wl::WorkloadKind::Llama) return;
+    if (c.prefill) {
+        fmt::print("{} prefill: time to first token {:.4g} ms, {} prompt tokens, {:.6g} prompt tokens/s; {} chips; "
+                   "{:.4g} J per prompt token; {:.4g} W per chip (system)\n",
+                   w.model.name, 1e3 * j.value("time_to_first_token_s", 0.0), j.value("prompt_tokens", int64_t{0}),
+                   j.value("prompt_tokens_per_s", 0.0), c.chips, j.value("energy_per_prompt_token_J", 0.0),
+                   j.value("average_power_W_per_chip", 0.0));
+        return;
+    }
+    fmt::print("{} decode: {:.6g} tokens/s per user, {:.6g} tokens/s in all, {:.4g} ms per token; {} chips; "
+               "{:.4g} J per token; {:.4g} W per chip (system)\n",
+               w.model.name, j.value("tokens_per_s_per_user", 0.0), j.value("tokens_per_s", 0.0),
+               1e3 * j.value("latency_per_token_s", 0.0), c.chips, j.value("energy_per_token_J", 0.0),
+               j.value("average_power_W_per_chip", 0.0));
+}
+
+}  // namespace
 
 int cmd_run(const Args& args) {
     po::options_description opts("run options");
@@ -123,7 +192,10 @@ int cmd_run(const Args& args) {
     so.vcd_path = vcd;
     const sim::SimResult result = sim::simulate(cfg, to_run, so);
     const report::RunMetrics m = report::compute_metrics(cfg, result);
-    nlohmann::ordered_json j = report::metrics_json(m);
+    nlohmann::ordered_json j;
+    j["inputs"] = run_inputs(args, hw, workload, program);
+    const nlohmann::ordered_json metrics = report::metrics_json(m);
+    for (auto it = metrics.begin(); it != metrics.end(); ++it) j[it.key()] = it.value();
     j["functional"] = functional;
     if (!program.empty()) j["program"] = program;
     if (w) {
@@ -133,10 +205,7 @@ int cmd_run(const Args& args) {
     }
     fmt::print("{}", report::metrics_text(m));
     fmt::print("{}", report::breakdown_table(result));
-    if (w && w->kind == wl::WorkloadKind::Llama)
-        fmt::print("{}: {:.6g} tokens/s per user, {:.6g} tokens/s in all, {:.4g} s per step, {} chips, {:.4g} J per token\n",
-                   w->model.name, j.value("tokens_per_s_per_user", 0.0), j.value("tokens_per_s", 0.0), result.seconds,
-                   compiled.chips, j.value("energy_per_token_J", 0.0));
+    if (w) print_headline(*w, compiled, j);
     int exit_code = 0;
     if (w && functional) {
         const FunctionalCheck f = check_functional(cfg, compiled, result);
@@ -152,8 +221,11 @@ int cmd_run(const Args& args) {
     }
     if (!out.empty()) {
         write_file_atomic(out + "/summary.json", j.dump(2) + "\n");
-        report::write_run_reports(out, {cfg, result, m, j});
-        fmt::print("wrote {}/summary.json{}\n", out, so.trace_path.empty() ? "" : " and trace.json");
+        std::vector<std::string> written = {"summary.json"};
+        for (auto& f : report::write_run_reports(out, {cfg, result, m, j})) written.push_back(std::move(f));
+        if (!so.trace_path.empty()) written.push_back(std::filesystem::path(so.trace_path).filename().string());
+        if (!vcd.empty()) written.push_back(vcd);
+        fmt::print("{}", report::wrote_line(out, written));
     }
     return exit_code;
 }

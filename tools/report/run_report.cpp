@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <set>
 
 #include "common/atomic_file.hpp"
 #include "common/input_error.hpp"
@@ -19,6 +20,13 @@ namespace {
 
 std::string path_in(const std::string& dir, const char* file) { return dir + "/" + file; }
 
+size_t chips_in(const CsvTable& utilization) {
+    std::set<std::string> chips;
+    const size_t c = utilization.column("chip");
+    for (size_t i = 0; i < utilization.rows(); ++i) chips.insert(utilization.text(i, c));
+    return chips.size();
+}
+
 // Every listed column present and numeric in every row (InputError naming file and line).
 void require_numeric(const CsvTable& t, const std::vector<std::string>& columns) {
     for (const auto& name : columns) {
@@ -29,7 +37,7 @@ void require_numeric(const CsvTable& t, const std::vector<std::string>& columns)
 
 // Checks the tables, builds every script and the page, then writes: a garbled input
 // stops before any file is touched.
-void render(const std::string& dir, const ReportTables& t, const RenderOptions& options) {
+std::vector<std::string> render(const std::string& dir, const ReportTables& t, const RenderOptions& options) {
     require_numeric(t.breakdown, {"instructions", "busy_cycles", "active_cycles", "share_of_time", "ops",
                                   "macs", "bytes_sram", "bytes_stream", "bytes_install", "bytes_c2c",
                                   "bytes_mem_if", "bytes_total"});
@@ -60,15 +68,24 @@ void render(const std::string& dir, const ReportTables& t, const RenderOptions& 
         {"utilization", utilization_script(t.utilization)},
         {"power", power_script(t.power)},
     };
+    std::vector<std::pair<std::string, std::string>> all_scripts = scripts;
+    if (chips_in(t.utilization) > 1) all_scripts.emplace_back("pipeline", pipeline_script(t.utilization));
     const std::string gnuplot = find_gnuplot(options.gnuplot);
     std::map<std::string, PlotResult> plots;
-    for (const auto& [name, script] : scripts) plots[name] = render_plot(gnuplot, dir, name, script);
+    std::vector<std::string> written;
+    for (const auto& [name, script] : all_scripts) {
+        plots[name] = render_plot(gnuplot, dir, name, script);
+        written.push_back(name + ".gp");
+        if (!plots[name].svg.empty()) written.push_back(name + ".svg");
+    }
     write_file_atomic(path_in(dir, kReportFile), report_html(t, plots));
+    written.push_back(kReportFile);
+    return written;
 }
 
 }  // namespace
 
-void write_run_reports(const std::string& dir, const RunReportInputs& in) {
+std::vector<std::string> write_run_reports(const std::string& dir, const RunReportInputs& in) {
     if (in.time_buckets < 1)
         throw InputError({"command line", 0, 0}, "time buckets", std::to_string(in.time_buckets),
                          "at least 1");
@@ -81,15 +98,20 @@ void write_run_reports(const std::string& dir, const RunReportInputs& in) {
         {kUtilizationFile, utilization_csv(compute_utilization(in.cfg, in.result, buckets))},
         {kPowerFile, power_csv(compute_power(in.cfg, in.result, buckets))},
     };
-    for (const auto& [name, text] : files) write_file_atomic(path_in(dir, name.c_str()), text);
+    std::vector<std::string> written;
+    for (const auto& [name, text] : files) {
+        write_file_atomic(path_in(dir, name.c_str()), text);
+        written.push_back(name);
+    }
     // Render from the files' text, exactly as `lpusim report` will read them back.
     auto table = [&](const char* name) { return CsvTable::parse(files.at(name), path_in(dir, name)); };
     const ReportTables t = {in.summary,        table(kBreakdownFile),   table(kRooflineFile),
                             table(kRoofsFile), table(kUtilizationFile), table(kPowerFile)};
-    render(dir, t, in.render);
+    for (auto& f : render(dir, t, in.render)) written.push_back(std::move(f));
+    return written;
 }
 
-void regenerate_report(const std::string& dir, const RenderOptions& options) {
+std::vector<std::string> regenerate_report(const std::string& dir, const RenderOptions& options) {
     const std::string summary_path = path_in(dir, "summary.json");
     const std::string text = read_file(summary_path);
     nlohmann::ordered_json summary;
@@ -104,7 +126,13 @@ void regenerate_report(const std::string& dir, const RenderOptions& options) {
                             CsvTable::read(path_in(dir, kRoofsFile)),
                             CsvTable::read(path_in(dir, kUtilizationFile)),
                             CsvTable::read(path_in(dir, kPowerFile))};
-    render(dir, t, options);
+    return render(dir, t, options);
+}
+
+std::string wrote_line(const std::string& dir, const std::vector<std::string>& files) {
+    std::string list;
+    for (const auto& f : files) list += (list.empty() ? "" : ", ") + f;
+    return fmt::format("wrote {}: {} ({} file{})\n", dir, list, files.size(), files.size() == 1 ? "" : "s");
 }
 
 }  // namespace lpu::report
