@@ -345,6 +345,9 @@ void Engine::record(const ExecRecord& r, const isa::Queue& q, const isa::Instruc
         TraceSpan s;
         s.chip = static_cast<int>(r.chip);
         s.track = layout.instance_name(q.unit, static_cast<int>(q.index));
+        s.unit = q.unit;
+        s.instance = static_cast<int>(q.index);
+        if (ins.opcode == isa::Opcode::Send || ins.opcode == isa::Opcode::Recv) s.peer = static_cast<int>(ins.operands[0]);
         s.name = std::string(isa::spec(ins.opcode).mnemonic);
         s.category = categories[r.category];
         s.layer = r.layer;

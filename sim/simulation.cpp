@@ -261,7 +261,8 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
     result.seconds = static_cast<double>(result.cycles) / cfg.clock_hz();
     result.categories = engine->categories;
     result.records = std::make_shared<std::vector<ExecRecord>>(std::move(engine->records));
-    trace->finish();  // only now: a failed run leaves no trace file behind
+    // Not finished here: the caller adds counters and writes it, only after a successful run.
+    if (!options.trace_path.empty()) result.trace = std::move(trace);
     trace.reset();
     threads.clear();
     engine.reset();

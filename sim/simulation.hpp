@@ -54,6 +54,10 @@ struct SimResult {
     std::shared_ptr<std::vector<ExecRecord>> records;
     uint64_t instructions = 0;
     double wall_seconds = 0;
+    // The trace sink of options.trace_path (null without one): the caller may add counter
+    // tracks, then finish() writes the file (simulate() leaves that to the caller so that a
+    // trace can carry figures computed from the result).
+    std::shared_ptr<TraceSink> trace;
     // Functional mode: final SRAM contents per chip and slice (empty if never written).
     std::map<int, std::vector<std::vector<uint8_t>>> sram;
 

@@ -51,4 +51,12 @@ inline void write_text(const std::string& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;
 }
 
+// `lpusim run` arguments for tiny LLaMA on two pipeline stages (one layer each), which take
+// turns: a small multi-chip run for the report and trace tests.
+inline std::string tiny_pipeline_run(const std::string& out_dir, const std::string& extra = "") {
+    return "run --hw " + source_path("configs/tsp-v1-x72.yaml") + " --workload " +
+           source_path("workloads/examples/tiny-llama-decode.yaml") + " --wset parallelism.pipeline=2 " + extra +
+           " --out " + out_dir;
+}
+
 }  // namespace lpu::test

@@ -18,12 +18,6 @@ namespace {
 
 nlohmann::json summary_of(const std::string& dir) { return nlohmann::json::parse(slurp(dir + "/summary.json")); }
 
-// Tiny LLaMA on two pipeline stages (one layer each): the stages take turns.
-std::string tiny_run(const std::string& dir, const std::string& extra = "") {
-    return "run --hw " + source_path("configs/tsp-v1-x72.yaml") + " --workload " +
-           source_path("workloads/examples/tiny-llama-decode.yaml") + " --wset parallelism.pipeline=2 " + extra +
-           " --out " + dir;
-}
 
 }  // namespace
 
@@ -41,7 +35,7 @@ TEST_CASE("lpusim --version prints the project version and the commit", "[cli][s
 TEST_CASE("a prefill run reports its time to first token and prompt rate, and no decode rate", "[cli][summary]") {
     const std::string dir = scratch_dir("prefill-summary");
     // 64 tokens for each of the batch's 2 sequences: 128 prompt tokens.
-    const auto r = run_cli(tiny_run(dir, "--wset phase=prefill --wset seq_len=64"));
+    const auto r = run_cli(tiny_pipeline_run(dir, "--wset phase=prefill --wset seq_len=64"));
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
     const auto j = summary_of(dir);
@@ -62,7 +56,7 @@ TEST_CASE("a prefill run reports its time to first token and prompt rate, and no
 
 TEST_CASE("a decode run's MACs and MAC slots cover the same chips", "[cli][summary]") {
     const std::string dir = scratch_dir("decode-scope");
-    REQUIRE(run_cli(tiny_run(dir)).exit_code == 0);
+    REQUIRE(run_cli(tiny_pipeline_run(dir)).exit_code == 0);
     const auto j = summary_of(dir);
     // Useful MACs never exceed the slots swept on the same chips.
     CHECK(j["macs"].get<double>() <= j["mac_slots"].get<double>());
@@ -73,7 +67,7 @@ TEST_CASE("a decode run's MACs and MAC slots cover the same chips", "[cli][summa
 
 TEST_CASE("utilization while active is the run's utilization over the chips' working cycles", "[cli][summary]") {
     const std::string dir = scratch_dir("active-util");
-    REQUIRE(run_cli(tiny_run(dir)).exit_code == 0);
+    REQUIRE(run_cli(tiny_pipeline_run(dir)).exit_code == 0);
     const auto j = summary_of(dir);
     const double active = j["active_fraction"].get<double>();
     // Two stages that take turns: neither chip works all the time.
@@ -89,7 +83,7 @@ TEST_CASE("utilization while active is the run's utilization over the chips' wor
 
 TEST_CASE("every roofline category point of a pipelined run lies within the range of its layers", "[cli][summary]") {
     const std::string dir = scratch_dir("roofline-range");
-    REQUIRE(run_cli(tiny_run(dir)).exit_code == 0);
+    REQUIRE(run_cli(tiny_pipeline_run(dir)).exit_code == 0);
     std::istringstream in(slurp(dir + "/roofline.csv"));
     std::string line;
     std::getline(in, line);
@@ -128,7 +122,7 @@ TEST_CASE("every roofline category point of a pipelined run lies within the rang
 
 TEST_CASE("lpusim run names exactly the files it wrote", "[cli][summary]") {
     const std::string dir = scratch_dir("wrote-line");
-    const auto r = run_cli(tiny_run(dir));
+    const auto r = run_cli(tiny_pipeline_run(dir));
     REQUIRE(r.exit_code == 0);
     const size_t at = r.out.find("wrote " + dir + ": ");
     REQUIRE(at != std::string::npos);
@@ -145,7 +139,7 @@ TEST_CASE("lpusim run names exactly the files it wrote", "[cli][summary]") {
 
 TEST_CASE("report.html opens with headline cards, then the inputs with the command and the pipeline", "[cli][summary]") {
     const std::string dir = scratch_dir("report-cards");
-    REQUIRE(run_cli(tiny_run(dir)).exit_code == 0);
+    REQUIRE(run_cli(tiny_pipeline_run(dir)).exit_code == 0);
     const std::string html = slurp(dir + "/report.html");
     const size_t cards = html.find("class=\"cards\""), inputs = html.find("<h2>Inputs</h2>"),
                  breakdown = html.find("<h2>Per-operation breakdown</h2>"), all = html.find("<h2>All figures</h2>");

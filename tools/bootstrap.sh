@@ -8,7 +8,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 packages=(build-essential cmake pkg-config libsystemc-dev libyaml-cpp-dev libfmt-dev
-          libboost-program-options-dev catch2 nlohmann-json3-dev gnuplot-nox)
+          libboost-program-options-dev catch2 nlohmann-json3-dev gnuplot-nox zlib1g-dev)
 # The test suite also renders report.html in headless Chromium, runs MPI sweeps, fuzzes
 # with clang's libFuzzer and runs under sanitizers.
 if [ "$mode" = test ]; then

@@ -125,6 +125,7 @@ int cmd_run(const Args& args) {
     po::options_description opts("run options");
     std::string hw, program, workload, out, trace_flag = "auto", models, trace_layers, trace_window, vcd;
     int trace_chips = -1;
+    double trace_max_mb = static_cast<double>(sim::TraceLimits{}.max_bytes >> 20);
     uint64_t seed = 1;
     std::vector<std::string> sets, wsets;
     opts.add_options()("hw", po::value(&hw)->required(), "hardware config YAML")(
@@ -136,9 +137,11 @@ int cmd_run(const Args& args) {
         "full-system", "simulate every chip instead of one representative per pipeline stage")(
         "functional", "carry real values through the instructions (slower)")(
         "seed", po::value(&seed), "functional workloads: seed of the random weights and input tokens (default 1)")(
-        "out", po::value(&out), "output directory (summary.json, reports, trace.json)")(
+        "out", po::value(&out), "output directory (summary.json, reports, trace.json.gz)")(
         "trace", po::value(&trace_flag),
-        "trace.json: on, off, auto (auto: everything for runs under 2M instructions, else only chip 0)")(
+        "trace.json.gz: on, off, auto (on and auto: every chip, instruction detail chip by chip within --trace-max-mb)")(
+        "trace-max-mb", po::value(&trace_max_mb),
+        "bound on the trace's JSON text in MB (default 64); chips beyond it keep their layer and operation tracks")(
         "trace-chips", po::value(&trace_chips), "trace only chips with index below N")(
         "trace-layers", po::value(&trace_layers), "trace only layers A:B (inclusive)")(
         "trace-window", po::value(&trace_window), "trace only instructions starting in cycles A:B")(
@@ -170,13 +173,12 @@ int cmd_run(const Args& args) {
         so = sim_options(compiled, functional, workload + " (compiled)");
     }
     const isa::Program& to_run = program.empty() ? compiled.program : prog;
-    size_t instructions = 0;
-    for (const auto& q : to_run.queues) instructions += q.instructions.size();
     if (!out.empty()) {
         prepare_out_dir(out);
-        if (trace_flag != "off") so.trace_path = out + "/trace.json";
-        // Large runs: a bounded trace instead of gigabytes (the sink also caps its events).
-        if (trace_flag == "auto" && instructions >= 2'000'000 && trace_chips < 0) trace_chips = 1;
+        if (trace_flag != "off") so.trace_path = out + "/trace.json.gz";
+        // Large runs: the sink bounds the file (coarser tracks for the chips beyond the bound).
+        if (!(trace_max_mb > 0)) throw InputError({"command line", 0, 0}, "--trace-max-mb", std::to_string(trace_max_mb), "a size above 0");
+        so.trace_limits.max_bytes = static_cast<uint64_t>(trace_max_mb * (1 << 20));
         if (trace_chips >= 0) so.trace_limits.max_chips = trace_chips;
         if (!trace_layers.empty()) {
             const auto [a, b] = parse_range("--trace-layers", trace_layers);
@@ -223,7 +225,10 @@ int cmd_run(const Args& args) {
         write_file_atomic(out + "/summary.json", j.dump(2) + "\n");
         std::vector<std::string> written = {"summary.json"};
         for (auto& f : report::write_run_reports(out, {cfg, result, m, j})) written.push_back(std::move(f));
-        if (!so.trace_path.empty()) written.push_back(std::filesystem::path(so.trace_path).filename().string());
+        if (result.trace) {
+            result.trace->finish();  // with the reports' counter tracks
+            written.push_back(std::filesystem::path(so.trace_path).filename().string());
+        }
         if (!vcd.empty()) written.push_back(vcd);
         fmt::print("{}", report::wrote_line(out, written));
     }

@@ -85,18 +85,50 @@ std::vector<std::string> render(const std::string& dir, const ReportTables& t, c
 
 }  // namespace
 
+std::vector<sim::TraceCounter> trace_counters(const UtilizationSeries& u, const PowerSeries& p) {
+    std::vector<sim::TraceCounter> out;
+    for (size_t c = 0; c < u.chips.size(); ++c) {
+        sim::TraceCounter t;
+        t.chip = u.chips[c];
+        t.name = "utilization (%)";
+        t.series.assign(kUnitKindNames.begin(), kUnitKindNames.end());
+        for (size_t b = 0; b < u.buckets.size(); ++b) {
+            t.cycles.push_back(u.buckets.edges[b]);
+            std::vector<double> v;
+            for (size_t k = 0; k < kUnitKinds; ++k) v.push_back(100 * u.busy_fraction[c][k][b]);
+            t.values.push_back(std::move(v));
+        }
+        out.push_back(std::move(t));
+    }
+    for (size_t c = 0; c < p.chips.size(); ++c) {
+        sim::TraceCounter t;
+        t.chip = p.chips[c];
+        t.name = "power (W)";
+        t.series = {"W"};
+        for (size_t b = 0; b < p.buckets.size(); ++b) {
+            t.cycles.push_back(p.buckets.edges[b]);
+            t.values.push_back({p.bucket_seconds(b) > 0 ? p.energy_J(c, b) / p.bucket_seconds(b) : 0});
+        }
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
 std::vector<std::string> write_run_reports(const std::string& dir, const RunReportInputs& in) {
     if (in.time_buckets < 1)
         throw InputError({"command line", 0, 0}, "time buckets", std::to_string(in.time_buckets),
                          "at least 1");
     const Breakdown breakdown = compute_breakdown(in.result);
     const TimeBuckets buckets = make_buckets(in.result.cycles, in.time_buckets);
+    const UtilizationSeries utilization = compute_utilization(in.cfg, in.result, buckets);
+    const PowerSeries power = compute_power(in.cfg, in.result, buckets);
+    if (in.result.trace) in.result.trace->add_counters(trace_counters(utilization, power));
     const std::map<std::string, std::string> files = {
         {kBreakdownFile, breakdown_csv(breakdown)},
         {kRooflineFile, roofline_csv(compute_roofline(in.cfg, breakdown))},
         {kRoofsFile, roofs_csv(config_roofs(in.cfg))},
-        {kUtilizationFile, utilization_csv(compute_utilization(in.cfg, in.result, buckets))},
-        {kPowerFile, power_csv(compute_power(in.cfg, in.result, buckets))},
+        {kUtilizationFile, utilization_csv(utilization)},
+        {kPowerFile, power_csv(power)},
     };
     std::vector<std::string> written;
     for (const auto& [name, text] : files) {

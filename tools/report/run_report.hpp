@@ -18,6 +18,8 @@
 #include "sim/simulation.hpp"
 #include "tools/report/breakdown.hpp"
 #include "tools/report/metrics.hpp"
+#include "tools/report/power.hpp"
+#include "tools/report/utilization.hpp"
 
 namespace lpu::report {
 
@@ -48,5 +50,10 @@ std::vector<std::string> regenerate_report(const std::string& dir, const RenderO
 std::string wrote_line(const std::string& dir, const std::vector<std::string>& files);
 
 inline constexpr const char* kReportFile = "report.html";
+
+// Counter tracks of the trace: per chip, the utilization per unit kind (%) and the power (W)
+// of each time bucket, as in utilization.csv and power.csv. write_run_reports adds them to
+// the result's trace sink, if it has one.
+std::vector<sim::TraceCounter> trace_counters(const UtilizationSeries& u, const PowerSeries& p);
 
 }  // namespace lpu::report
