@@ -337,6 +337,7 @@ void Engine::record(const ExecRecord& r, const isa::Queue& q, const isa::Instruc
     if (holds_primary_resource(r.opcode)) k.busy_cycles[u]->add(static_cast<double>(r.busy));
     k.instructions[u]->add(1);
     records.push_back(r);
+    if (options.progress && (records.size() & 0x3fff) == 0) options.progress(records.size());
     uint64_t& done = queue_done[&q];
     done = std::max(done, r.start + r.busy);
     ChipState& chip = chips[static_cast<int>(r.chip)];

@@ -171,6 +171,31 @@ std::vector<uint8_t> SimResult::read_sram(int chip, int slice, uint64_t addr, ui
     return out;
 }
 
+uint64_t dynamic_instructions(const isa::Program& program) {
+    uint64_t total = 0;
+    for (const auto& q : program.queues) {
+        // The queue threads' control flow without timing: Repeat jumps back `count` times.
+        std::map<uint32_t, uint64_t> repeats_left;
+        for (uint32_t pc = 0; pc < q.instructions.size();) {
+            const isa::Instruction& ins = q.instructions[pc];
+            if (ins.opcode != isa::Opcode::Repeat) {
+                ++total;
+                ++pc;
+                continue;
+            }
+            auto [it, fresh] = repeats_left.try_emplace(pc, static_cast<uint64_t>(ins.operands[0]));
+            if (it->second > 0) {
+                --it->second;
+                pc = static_cast<uint32_t>(ins.operands[1]);
+            } else {
+                repeats_left.erase(it);
+                ++pc;
+            }
+        }
+    }
+    return total;
+}
+
 SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const SimOptions& options) {
     validate_placement(cfg, program, options.program_file);
     const auto wall_start = std::chrono::steady_clock::now();
@@ -188,6 +213,7 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
     eo.functional = options.functional;
     eo.trace = trace.get();
     eo.mirror_unsimulated_peers = options.mirror_unsimulated_peers;
+    eo.progress = options.progress;
     auto engine = std::make_unique<Engine>(cfg, program, eo, *result.stats);
     engine->program_file = options.program_file;
 

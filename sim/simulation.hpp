@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,7 +44,14 @@ struct SimOptions {
         std::vector<uint8_t> bytes;
     };
     std::vector<SramInit> sram_init;
+    // Called with the number of instructions executed so far, every 16384 of them (for a
+    // progress line; dynamic_instructions() gives the total).
+    std::function<void(uint64_t)> progress;
 };
+
+// Instructions a run of `program` executes (loop bodies counted each time, Repeat itself
+// not): what ExecRecords the run will produce.
+uint64_t dynamic_instructions(const isa::Program& program);
 
 struct SimResult {
     uint64_t cycles = 0;

@@ -153,3 +153,13 @@ TEST_CASE("report.html opens with headline cards, then the inputs with the comma
     CHECK(html.find(run_cli("--version").out.substr(0, 20)) != std::string::npos);
     CHECK(html.find("id=\"pipeline-gnuplot_canvas\"") != std::string::npos);
 }
+
+TEST_CASE("lpusim run prints no progress line when stderr is not a terminal, or with --quiet", "[cli][summary]") {
+    const std::string dir = scratch_dir("quiet");
+    for (const char* extra : {"", "--quiet"}) {
+        const auto r = run_cli(tiny_pipeline_run(dir, extra));
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.err.find("simulating") == std::string::npos);
+        CHECK(r.err.find('\r') == std::string::npos);
+    }
+}

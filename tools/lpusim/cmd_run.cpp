@@ -3,7 +3,11 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <nlohmann/json.hpp>
 
@@ -101,6 +105,46 @@ nlohmann::ordered_json run_inputs(const Args& args, const std::string& hw, const
     return in;
 }
 
+// A progress line on stderr while simulating, when stderr is a terminal: how far, and when
+// it will end at the rate so far.
+class Progress {
+public:
+    Progress(bool enabled, uint64_t total) : enabled_(enabled), total_(total) {}
+    ~Progress() { done(); }
+
+    std::function<void(uint64_t)> callback() {
+        if (!enabled_ || total_ == 0) return {};
+        return [this](uint64_t executed) { update(executed); };
+    }
+    void note(const std::string& what) {
+        if (!enabled_) return;
+        fmt::print(stderr, "\r\033[K{}", what);
+        shown_ = !what.empty();
+    }
+    void done() {
+        if (enabled_ && shown_) fmt::print(stderr, "\r\033[K");
+        shown_ = false;
+    }
+
+private:
+    void update(uint64_t executed) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_ < std::chrono::milliseconds(250)) return;
+        last_ = now;
+        const double elapsed = std::chrono::duration<double>(now - start_).count();
+        const double fraction = std::min(1.0, static_cast<double>(executed) / static_cast<double>(total_));
+        const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
+        fmt::print(stderr, "\r\033[Ksimulating: {:.0f}% ({:.3g} M of {:.3g} M instructions), {:.1f} s, about {:.0f} s left",
+                   100 * fraction, static_cast<double>(executed) / 1e6, static_cast<double>(total_) / 1e6, elapsed, eta);
+        shown_ = true;
+    }
+
+    bool enabled_;
+    uint64_t total_;
+    bool shown_ = false;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+};
+
 // The workload's headline, in the units a reader expects (docs/metrics.md).
 void print_headline(const wl::Workload& w, const wl::CompiledWorkload& c, const nlohmann::ordered_json& j) {
     if (w.kind != wl::WorkloadKind::Llama) return;
@@ -145,7 +189,8 @@ int cmd_run(const Args& args) {
         "trace-chips", po::value(&trace_chips), "trace only chips with index below N")(
         "trace-layers", po::value(&trace_layers), "trace only layers A:B (inclusive)")(
         "trace-window", po::value(&trace_window), "trace only instructions starting in cycles A:B")(
-        "vcd", po::value(&vcd), "also write a VCD waveform of per-unit busy signals (small runs)");
+        "vcd", po::value(&vcd), "also write a VCD waveform of per-unit busy signals (small runs)")(
+        "quiet", "no progress line on stderr (shown only when stderr is a terminal)");
     po::variables_map vm;
     if (!parse_args("run", args, opts, {}, vm)) return 0;
     if (trace_flag != "on" && trace_flag != "off" && trace_flag != "auto")
@@ -154,6 +199,8 @@ int cmd_run(const Args& args) {
         throw InputError({"command line", 0, 0}, "--program/--workload", program.empty() ? "(neither)" : "(both)",
                          "exactly one of --program FILE or --workload FILE");
     const hw::HwConfig cfg = hw::load_hw_config(hw, sets);
+    const bool show_progress = vm.count("quiet") == 0 && ::isatty(STDERR_FILENO) == 1;
+    Progress compiling(show_progress, 0);
     const bool functional = vm.count("functional") > 0;
     isa::Program prog;
     sim::SimOptions so;
@@ -169,7 +216,9 @@ int cmd_run(const Args& args) {
         co.functional = functional;
         co.seed = seed;
         co.full_system = vm.count("full-system") > 0;
+        compiling.note(fmt::format("compiling {} ...", workload));
         compiled = compile_for_run(cfg, *w, co);
+        compiling.note("");
         so = sim_options(compiled, functional, workload + " (compiled)");
     }
     const isa::Program& to_run = program.empty() ? compiled.program : prog;
@@ -192,7 +241,10 @@ int cmd_run(const Args& args) {
         }
     }
     so.vcd_path = vcd;
+    Progress progress(show_progress, show_progress ? sim::dynamic_instructions(to_run) : 0);
+    so.progress = progress.callback();
     const sim::SimResult result = sim::simulate(cfg, to_run, so);
+    progress.done();
     const report::RunMetrics m = report::compute_metrics(cfg, result);
     nlohmann::ordered_json j;
     j["inputs"] = run_inputs(args, hw, workload, program);
@@ -222,6 +274,7 @@ int cmd_run(const Args& args) {
         if (f.mismatches > 0) exit_code = kExitSimulationError;
     }
     if (!out.empty()) {
+        progress.note("writing reports ...");
         write_file_atomic(out + "/summary.json", j.dump(2) + "\n");
         std::vector<std::string> written = {"summary.json"};
         for (auto& f : report::write_run_reports(out, {cfg, result, m, j})) written.push_back(std::move(f));
@@ -230,6 +283,7 @@ int cmd_run(const Args& args) {
             written.push_back(std::filesystem::path(so.trace_path).filename().string());
         }
         if (!vcd.empty()) written.push_back(vcd);
+        progress.done();
         fmt::print("{}", report::wrote_line(out, written));
     }
     return exit_code;
