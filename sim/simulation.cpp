@@ -22,6 +22,18 @@ namespace {
 
 using isa::Opcode;
 
+// The instruction after Repeat `ins` at `pc`: back to its block while repeats are left
+// (`left` holds them per Repeat of the queue), else the next one.
+uint32_t after_repeat(std::map<uint32_t, uint64_t>& left, uint32_t pc, const isa::Instruction& ins) {
+    auto [it, fresh] = left.try_emplace(pc, static_cast<uint64_t>(ins.operands[0]));
+    if (it->second > 0) {
+        --it->second;
+        return static_cast<uint32_t>(ins.operands[1]);
+    }
+    left.erase(it);
+    return pc + 1;
+}
+
 // One ICU queue: a thread issuing its instructions in order.
 class QueueThread : public sc_core::sc_module {
 public:
@@ -55,14 +67,7 @@ private:
         while (pc < prog.size()) {
             const isa::Instruction& ins = prog[pc];
             if (ins.opcode == Opcode::Repeat) {
-                auto [it, fresh] = repeats_left.try_emplace(pc, static_cast<uint64_t>(ins.operands[0]));
-                if (it->second > 0) {
-                    --it->second;
-                    pc = static_cast<uint32_t>(ins.operands[1]);
-                } else {
-                    repeats_left.erase(it);
-                    ++pc;
-                }
+                pc = after_repeat(repeats_left, pc, ins);
                 Engine::wait_until(Engine::now() + 1);  // one issue slot
                 continue;
             }
@@ -178,19 +183,12 @@ uint64_t dynamic_instructions(const isa::Program& program) {
         std::map<uint32_t, uint64_t> repeats_left;
         for (uint32_t pc = 0; pc < q.instructions.size();) {
             const isa::Instruction& ins = q.instructions[pc];
-            if (ins.opcode != isa::Opcode::Repeat) {
-                ++total;
-                ++pc;
+            if (ins.opcode == isa::Opcode::Repeat) {
+                pc = after_repeat(repeats_left, pc, ins);
                 continue;
             }
-            auto [it, fresh] = repeats_left.try_emplace(pc, static_cast<uint64_t>(ins.operands[0]));
-            if (it->second > 0) {
-                --it->second;
-                pc = static_cast<uint32_t>(ins.operands[1]);
-            } else {
-                repeats_left.erase(it);
-                ++pc;
-            }
+            ++total;
+            ++pc;
         }
     }
     return total;

@@ -10,6 +10,10 @@
 #include <set>
 #include <sstream>
 
+#include "hw/config.hpp"
+#include "isa/assembler.hpp"
+#include "sim/engine.hpp"
+#include "sim/simulation.hpp"
 #include "tests/cli_helpers.hpp"
 
 using namespace lpu::test;
@@ -162,4 +166,20 @@ TEST_CASE("lpusim run prints no progress line when stderr is not a terminal, or 
         CHECK(r.err.find("simulating") == std::string::npos);
         CHECK(r.err.find('\r') == std::string::npos);
     }
+}
+
+TEST_CASE("the dynamic instruction count of a program counts each loop iteration, Repeat excluded", "[summary]") {
+    // The outer block runs 3 times: one read, then the inner block (one read) 2 times:
+    // 3 x (1 + 2) = 9 instructions.
+    const lpu::isa::Program p = lpu::isa::assemble(
+        ".chip 0\n.queue mem 0\nOUT:\n    mem.read addr=1 n=1 out=s0e\nIN:\n    mem.read addr=0 n=1 out=s0e\n"
+        "    icu.repeat count=1 from=IN\n    icu.repeat count=2 from=OUT\n",
+        "loops.lpuasm");
+    CHECK(lpu::sim::dynamic_instructions(p) == 9);
+    // And it is what a simulation executes: one record per executed instruction.
+    const auto cfg = lpu::hw::load_hw_config(source_path("configs/tsp-v1.yaml"), {});
+    const std::string path = source_path("workloads/examples/programs/gemm-8x320x320-int8.lpuasm");
+    const lpu::isa::Program gemm = lpu::isa::assemble(slurp(path), path);
+    const auto r = lpu::sim::simulate(cfg, gemm, {});
+    CHECK(lpu::sim::dynamic_instructions(gemm) == r.records->size());
 }
