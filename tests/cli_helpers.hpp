@@ -33,10 +33,12 @@ inline std::string scratch_dir(const std::string& name) {
 }
 
 // `args` is passed to /bin/sh after the binary path; quote as needed.
-inline CliResult run_cli(const std::string& args) {
+// With `cwd`, the binary runs in that directory.
+inline CliResult run_cli(const std::string& args, const std::string& cwd = "") {
     static int counter = 0;
     const std::string base = "/tmp/lpusim-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-    const std::string cmd = std::string("'") + LPUSIM_BINARY + "' " + args + " >" + base + ".out 2>" + base + ".err";
+    const std::string cmd = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + std::string("'") + LPUSIM_BINARY + "' " + args +
+                            " >" + base + ".out 2>" + base + ".err";
     const int status = std::system(cmd.c_str());
     CliResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
