@@ -151,7 +151,8 @@ std::vector<Card> headline_cards(const nlohmann::ordered_json& j) {
     if (const auto* e = find(j, "energy"); e && !find(j, "chips") && e->is_object() && e->contains("total_J"))
         cards.push_back({"energy", human("total_J", (*e)["total_J"]), "simulated chips"});
     add("average_power_W_per_chip", "power per chip", find(j, "chips") ? "system average" : "simulated chips");
-    if (const auto* a = find(j, "active_fraction"); a && a->get<double>() < 0.999)
+    const auto* simulated = find(j, "simulated_chips");
+    if (const auto* a = find(j, "active_fraction"); a && simulated && simulated->get<int>() > 1)
         cards.push_back({"chips active", percent3(a->get<double>()), "mean share of the run a chip's units work"});
     return cards;
 }

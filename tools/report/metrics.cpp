@@ -154,7 +154,8 @@ std::string metrics_text(const RunMetrics& m) {
     std::string out = fmt::format("{}: {} cycles = {:.6g} s on {} simulated chip(s), {} instructions\n", m.hw_name,
                                   m.cycles, m.seconds, m.simulated_chips, m.instructions);
     const double chip_cycles = static_cast<double>(m.cycles) * std::max(m.simulated_chips, 1);
-    const bool windowed = chip_cycles > 0 && static_cast<double>(m.active_chip_cycles) < chip_cycles;
+    // Several chips (pipeline stages) take turns: the run-wide figure hides what each does.
+    const bool windowed = m.simulated_chips > 1 && chip_cycles > 0 && static_cast<double>(m.active_chip_cycles) < chip_cycles;
     if (windowed) {
         out += fmt::format("utilization while active (the cycles in which a chip's units work: {} of the run, on average):",
                            percent3(static_cast<double>(m.active_chip_cycles) / chip_cycles));
