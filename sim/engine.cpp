@@ -336,6 +336,7 @@ void Engine::record(const ExecRecord& r, const isa::Queue& q, const isa::Instruc
     if (holds_primary_resource(r.opcode)) k.busy_cycles[u]->add(static_cast<double>(r.busy));
     k.instructions[u]->add(1);
     records.push_back(r);
+    if (options.progress && (records.size() & 0x3fff) == 0) options.progress(records.size());
     uint64_t& done = queue_done[&q];
     done = std::max(done, r.start + r.busy);
     ChipState& chip = chips[static_cast<int>(r.chip)];
@@ -344,6 +345,9 @@ void Engine::record(const ExecRecord& r, const isa::Queue& q, const isa::Instruc
         TraceSpan s;
         s.chip = static_cast<int>(r.chip);
         s.track = layout.instance_name(q.unit, static_cast<int>(q.index));
+        s.unit = q.unit;
+        s.instance = static_cast<int>(q.index);
+        if (ins.opcode == isa::Opcode::Send || ins.opcode == isa::Opcode::Recv) s.peer = static_cast<int>(ins.operands[0]);
         s.name = std::string(isa::spec(ins.opcode).mnemonic);
         s.category = categories[r.category];
         s.layer = r.layer;

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -158,6 +159,8 @@ struct EngineOptions {
     // Symmetric tensor-parallel peers: a receive from a chip that is not simulated is served
     // by this chip's own send to that chip (docs/timing.md, "representative chips").
     bool mirror_unsimulated_peers = false;
+    // Called with the number of instructions executed so far, every 16384 of them.
+    std::function<void(uint64_t)> progress;
 };
 
 class Engine {

@@ -49,6 +49,18 @@ void forget_unwound_frames(void*) {}
 
 using isa::Opcode;
 
+// The instruction after Repeat `ins` at `pc`: back to its block while repeats are left
+// (`left` holds them per Repeat of the queue), else the next one.
+uint32_t after_repeat(std::map<uint32_t, uint64_t>& left, uint32_t pc, const isa::Instruction& ins) {
+    auto [it, fresh] = left.try_emplace(pc, static_cast<uint64_t>(ins.operands[0]));
+    if (it->second > 0) {
+        --it->second;
+        return static_cast<uint32_t>(ins.operands[1]);
+    }
+    left.erase(it);
+    return pc + 1;
+}
+
 // One ICU queue: a thread issuing its instructions in order.
 class QueueThread : public sc_core::sc_module {
 public:
@@ -84,14 +96,7 @@ private:
         while (pc < prog.size()) {
             const isa::Instruction& ins = prog[pc];
             if (ins.opcode == Opcode::Repeat) {
-                auto [it, fresh] = repeats_left.try_emplace(pc, static_cast<uint64_t>(ins.operands[0]));
-                if (it->second > 0) {
-                    --it->second;
-                    pc = static_cast<uint32_t>(ins.operands[1]);
-                } else {
-                    repeats_left.erase(it);
-                    ++pc;
-                }
+                pc = after_repeat(repeats_left, pc, ins);
                 Engine::wait_until(Engine::now() + 1);  // one issue slot
                 continue;
             }
@@ -257,6 +262,28 @@ void check_instruction_bound(const isa::Program& program, const SimOptions& opti
 
 }  // namespace
 
+// What the queues execute and record, Repeat instructions excluded (the progress line's
+// total): the same closed form as above with a repeat costing only its c extra passes.
+uint64_t dynamic_instructions(const isa::Program& program) {
+    const auto sat_add = [](uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; };
+    const auto sat_mul = [](uint64_t a, uint64_t b) { return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b; };
+    uint64_t total = 0;
+    for (const auto& q : program.queues) {
+        std::vector<uint64_t> prefix(q.instructions.size() + 1, 0);
+        for (size_t p = 0; p < q.instructions.size(); ++p) {
+            const isa::Instruction& ins = q.instructions[p];
+            uint64_t cost = 1;
+            if (ins.opcode == Opcode::Repeat) {
+                const uint64_t t = static_cast<uint64_t>(ins.operands[1]);
+                cost = sat_mul(static_cast<uint64_t>(ins.operands[0]), t <= p ? prefix[p] - prefix[t] : 0);
+            }
+            prefix[p + 1] = sat_add(prefix[p], cost);
+        }
+        total = sat_add(total, prefix.back());
+    }
+    return total;
+}
+
 SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const SimOptions& options) {
     validate_placement(cfg, program, options.program_file);
     check_instruction_bound(program, options);
@@ -275,6 +302,7 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
     eo.functional = options.functional;
     eo.trace = trace.get();
     eo.mirror_unsimulated_peers = options.mirror_unsimulated_peers;
+    eo.progress = options.progress;
     auto engine = std::make_unique<Engine>(cfg, program, eo, *result.stats);
     engine->program_file = options.program_file;
 
@@ -351,7 +379,8 @@ SimResult simulate(const hw::HwConfig& cfg, const isa::Program& program, const S
     result.seconds = static_cast<double>(result.cycles) / cfg.clock_hz();
     result.categories = engine->categories;
     result.records = std::make_shared<std::vector<ExecRecord>>(std::move(engine->records));
-    trace->finish();  // only now: a failed run leaves no trace file behind
+    // Not finished here: the caller adds counters and writes it, only after a successful run.
+    if (!options.trace_path.empty()) result.trace = std::move(trace);
     trace.reset();
     threads.clear();
     engine.reset();

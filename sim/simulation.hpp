@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,7 +55,14 @@ struct SimOptions {
         std::vector<uint8_t> bytes;
     };
     std::vector<SramInit> sram_init;
+    // Called with the number of instructions executed so far, every 16384 of them (for a
+    // progress line; dynamic_instructions() gives the total).
+    std::function<void(uint64_t)> progress;
 };
+
+// Instructions a run of `program` executes (loop bodies counted each time, Repeat itself
+// not): what ExecRecords the run will produce.
+uint64_t dynamic_instructions(const isa::Program& program);
 
 struct SimResult {
     uint64_t cycles = 0;
@@ -65,6 +73,10 @@ struct SimResult {
     std::shared_ptr<std::vector<ExecRecord>> records;
     uint64_t instructions = 0;
     double wall_seconds = 0;
+    // The trace sink of options.trace_path (null without one): the caller may add counter
+    // tracks, then finish() writes the file (simulate() leaves that to the caller so that a
+    // trace can carry figures computed from the result).
+    std::shared_ptr<TraceSink> trace;
     // Functional mode: final SRAM contents per chip and slice (empty if never written).
     std::map<int, std::vector<std::vector<uint8_t>>> sram;
 

@@ -33,10 +33,12 @@ inline std::string scratch_dir(const std::string& name) {
 }
 
 // `args` is passed to /bin/sh after the binary path; quote as needed.
-inline CliResult run_cli(const std::string& args) {
+// With `cwd`, the binary runs in that directory.
+inline CliResult run_cli(const std::string& args, const std::string& cwd = "") {
     static int counter = 0;
     const std::string base = "/tmp/lpusim-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
-    const std::string cmd = std::string("'") + LPUSIM_BINARY + "' " + args + " >" + base + ".out 2>" + base + ".err";
+    const std::string cmd = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + std::string("'") + LPUSIM_BINARY + "' " + args +
+                            " >" + base + ".out 2>" + base + ".err";
     const int status = std::system(cmd.c_str());
     CliResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -49,6 +51,14 @@ inline CliResult run_cli(const std::string& args) {
 
 inline void write_text(const std::string& path, const std::string& text) {
     std::ofstream(path, std::ios::binary) << text;
+}
+
+// `lpusim run` arguments for tiny LLaMA on two pipeline stages (one layer each), which take
+// turns: a small multi-chip run for the report and trace tests.
+inline std::string tiny_pipeline_run(const std::string& out_dir, const std::string& extra = "") {
+    return "run --hw " + source_path("configs/tsp-v1-x72.yaml") + " --workload " +
+           source_path("workloads/examples/tiny-llama-decode.yaml") + " --wset parallelism.pipeline=2 " + extra +
+           " --out " + out_dir;
 }
 
 }  // namespace lpu::test

@@ -240,7 +240,7 @@ TEST_CASE("a run writes every report file and two runs are byte-identical", "[co
                              source_path("workloads/examples/tiny-llama-decode.yaml") + " --out ";
     REQUIRE(test::run_cli(args + a).exit_code == 0);
     REQUIRE(test::run_cli(args + b).exit_code == 0);
-    for (const char* f : {"summary.json", "breakdown.csv", "roofline.csv", "utilization.csv", "power.csv", "trace.json", "report.html"}) {
+    for (const char* f : {"summary.json", "breakdown.csv", "roofline.csv", "utilization.csv", "power.csv", "trace.json.gz", "report.html"}) {
         CAPTURE(f);
         const std::string x = test::slurp(a + "/" + f), y = test::slurp(b + "/" + f);
         CHECK(!x.empty());

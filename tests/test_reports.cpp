@@ -345,7 +345,8 @@ TEST_CASE("The run reports are complete and self-contained and byte-identical ac
         CHECK(html.find("plots unavailable: gnuplot not found") != std::string::npos);
         return;
     }
-    for (const char* plot : {"roofline", "utilization", "power", "breakdown"}) {
+    // Two chips: the pipeline view (which chip is busy when) is drawn too.
+    for (const char* plot : {"roofline", "utilization", "power", "breakdown", "pipeline"}) {
         INFO(plot);
         const std::string svg = slurp(a + "/" + plot + ".svg");
         CHECK(svg.find("<svg") != std::string::npos);
@@ -354,7 +355,7 @@ TEST_CASE("The run reports are complete and self-contained and byte-identical ac
     }
     size_t svgs = 0;
     for (size_t at = html.find("<svg"); at != std::string::npos; at = html.find("<svg", at + 1)) ++svgs;
-    CHECK(svgs == 4);
+    CHECK(svgs == 5);
     // Ids are unique across the inlined plots.
     std::set<std::string> ids;
     const std::regex id_re(" id=['\"]([^'\"]+)['\"]");

@@ -280,9 +280,12 @@ TEST_CASE("a 3x2 sweep of the GEMM example writes one row per point in sweep ord
     CHECK(html.find("<table>") != std::string::npos);
     if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
         CHECK(std::filesystem::exists(dir + "/heatmap.svg"));
-        CHECK(std::filesystem::exists(dir + "/pareto.svg"));
         CHECK(html.find("<svg") != std::string::npos);
     }
+    // 795 to 801 cycles on one chip: no axis varies by 1%, so no Pareto plot pretends a
+    // trade-off (every point would sit on the front).
+    CHECK_FALSE(std::filesystem::exists(dir + "/pareto.svg"));
+    CHECK(r.out.find("pareto.svg skipped") != std::string::npos);
 }
 
 TEST_CASE("a workload sweep passes aliases as --wset and reports tokens per second per point") {

@@ -8,7 +8,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 packages=(build-essential cmake pkg-config libsystemc-dev libyaml-cpp-dev libfmt-dev
-          libboost-program-options-dev catch2 nlohmann-json3-dev gnuplot-nox)
+          libboost-program-options-dev catch2 nlohmann-json3-dev gnuplot-nox zlib1g-dev)
 # The test suite also renders report.html in headless Chromium, runs MPI sweeps, fuzzes
 # with clang's libFuzzer and runs under sanitizers.
 if [ "$mode" = test ]; then
@@ -34,10 +34,13 @@ case "$mode" in
     ./build/lpusim describe --hw configs/tsp-v1-x576.yaml
     ./build/lpusim run --hw configs/tsp-v1-x576.yaml \
       --workload workloads/examples/llama2-70b-decode-3p5.yaml --out out/default
-    echo "reports: out/default/report.html (summary.json, breakdown.csv, roofline.svg, utilization.svg, power.svg, trace.json)"
+    echo "reports: out/default/report.html (summary.json, breakdown.csv, roofline.svg, utilization.svg, pipeline.svg, power.svg, trace.json.gz)"
     ;;
   test)
     ctest --test-dir build --output-on-failure -j "$jobs"
+    # The slow documented commands: every figure of README's results table must still match
+    # what lpusim prints (tests/test_doc_commands.cpp; tools/figures.sh reruns them).
+    build/tests/lpusim_tests "[slow]"
     # MPI sweep build: mpirun -np 2 must give the same results as --jobs 2 (tests/test_sweep.cpp)
     cmake -S . -B build-mpi -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLPUSIM_MPI=ON >/dev/null
     cmake --build build-mpi -j "$jobs"

@@ -20,8 +20,7 @@ int cmd_report(const Args& args) {
     if (!parse_args("report", args, opts, pos, vm)) return 0;
     report::RenderOptions options;
     options.gnuplot = gnuplot;
-    report::regenerate_report(dir, options);
-    fmt::print("wrote {}/{}\n", dir, report::kReportFile);
+    fmt::print("{}", report::wrote_line(dir, report::regenerate_report(dir, options)));
     return 0;
 }
 

@@ -4,6 +4,9 @@
 #include <fmt/ranges.h>
 
 #include <charconv>
+#include <chrono>
+#include <functional>
+#include <unistd.h>
 #include <filesystem>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -11,6 +14,7 @@
 #include "common/atomic_file.hpp"
 #include "common/input_error.hpp"
 #include "common/staging_dir.hpp"
+#include "common/version.hpp"
 #include "common/yaml_fields.hpp"
 #include "hw/config.hpp"
 #include "isa/assembler.hpp"
@@ -68,6 +72,114 @@ void prepare_out_dir(const std::string& dir) {
 }
 
 namespace {
+
+// A word as a POSIX shell reads it back: bare if it is plain, else single-quoted.
+std::string shell_word(const std::string& w) {
+    const bool plain = !w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                                         "_-./=:,+@%") == std::string::npos;
+    if (plain) return w;
+    std::string out = "'";
+    for (char c : w) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// 64-bit FNV-1a of a file's bytes, in hex: names the exact input a report came from.
+std::string file_hash(const std::string& path) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (unsigned char c : read_file(path)) h = (h ^ c) * 0x100000001b3ULL;
+    return fmt::format("fnv1a64:{:016x}", h);
+}
+
+// The inputs of the run for summary.json and report.html's Inputs section.
+nlohmann::ordered_json run_inputs(const Args& args, const std::string& hw, const std::string& workload,
+                                  const std::string& program) {
+    nlohmann::ordered_json in;
+    // The output directory is written as DIR: a run gives the same bytes wherever it writes.
+    std::string command = "lpusim run";
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (args[i] == "--out" && i + 1 < args.size()) {
+            command += " --out DIR";
+            ++i;
+        } else {
+            command += " " + (args[i].rfind("--out=", 0) == 0 ? std::string("--out=DIR") : shell_word(args[i]));
+        }
+    }
+    in["command"] = command;
+    in["lpusim_version"] = lpusim_version_line();
+    in["hw_file"] = hw;
+    in["hw_hash"] = file_hash(hw);
+    if (!workload.empty()) {
+        in["workload_file"] = workload;
+        in["workload_hash"] = file_hash(workload);
+    }
+    if (!program.empty()) {
+        in["program_file"] = program;
+        in["program_hash"] = file_hash(program);
+    }
+    return in;
+}
+
+// A progress line on stderr while simulating, when stderr is a terminal: how far, and when
+// it will end at the rate so far.
+class Progress {
+public:
+    Progress(bool enabled, uint64_t total) : enabled_(enabled), total_(total) {}
+    ~Progress() { done(); }
+
+    std::function<void(uint64_t)> callback() {
+        if (!enabled_ || total_ == 0) return {};
+        return [this](uint64_t executed) { update(executed); };
+    }
+    void note(const std::string& what) {
+        if (!enabled_) return;
+        fmt::print(stderr, "\r\033[K{}", what);
+        shown_ = !what.empty();
+    }
+    void done() {
+        if (enabled_ && shown_) fmt::print(stderr, "\r\033[K");
+        shown_ = false;
+    }
+
+private:
+    void update(uint64_t executed) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_ < std::chrono::milliseconds(250)) return;
+        last_ = now;
+        const double elapsed = std::chrono::duration<double>(now - start_).count();
+        const double fraction = std::min(1.0, static_cast<double>(executed) / static_cast<double>(total_));
+        const double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0;
+        fmt::print(stderr, "\r\033[Ksimulating: {:.0f}% ({:.3g} M of {:.3g} M instructions), {:.1f} s, about {:.0f} s left",
+                   100 * fraction, static_cast<double>(executed) / 1e6, static_cast<double>(total_) / 1e6, elapsed, eta);
+        shown_ = true;
+    }
+
+    bool enabled_;
+    uint64_t total_;
+    bool shown_ = false;
+    std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+};
+
+// The workload's headline, in the units a reader expects (docs/metrics.md).
+void print_headline(const wl::Workload& w, const wl::CompiledWorkload& c, const nlohmann::ordered_json& j) {
+    if (w.kind != wl::WorkloadKind::Llama) return;
+    if (c.prefill) {
+        fmt::print("{} prefill: time to first token {:.4g} ms, {} prompt tokens, {:.6g} prompt tokens/s; {} chips; "
+                   "{:.4g} J per prompt token; {:.4g} W per chip (system)\n",
+                   w.model.name, 1e3 * j.value("time_to_first_token_s", 0.0), j.value("prompt_tokens", int64_t{0}),
+                   j.value("prompt_tokens_per_s", 0.0), c.chips, j.value("energy_per_prompt_token_J", 0.0),
+                   j.value("average_power_W_per_chip", 0.0));
+        return;
+    }
+    fmt::print("{} decode: {:.6g} tokens/s per user, {:.6g} tokens/s in all, {:.4g} ms per token; {} chips; "
+               "{:.4g} J per token; {:.4g} W per chip (system)\n",
+               w.model.name, j.value("tokens_per_s_per_user", 0.0), j.value("tokens_per_s", 0.0),
+               1e3 * j.value("latency_per_token_s", 0.0), c.chips, j.value("energy_per_token_J", 0.0),
+               j.value("average_power_W_per_chip", 0.0));
+}
+
+}  // namespace
+
+namespace {
 int run(const Args& args);
 }
 
@@ -85,6 +197,7 @@ int run(const Args& args) {
     po::options_description opts("run options");
     std::string hw, program, workload, out, trace_flag = "auto", models, trace_layers, trace_window, vcd;
     std::string seed_text = "1", trace_chips_text, max_instructions_text = std::to_string(sim::kDefaultMaxInstructions);
+    double trace_max_mb = static_cast<double>(sim::TraceLimits{}.max_bytes >> 20);
     std::vector<std::string> sets, wsets;
     opts.add_options()("hw", po::value(&hw)->required(), "hardware config YAML")(
         "set", po::value(&sets)->composing(), "override a hardware field: dotted.path=value (repeatable)")(
@@ -95,13 +208,16 @@ int run(const Args& args) {
         "full-system", "simulate every chip instead of one representative per pipeline stage")(
         "functional", "carry real values through the instructions (slower)")(
         "seed", po::value(&seed_text), "functional workloads: seed of the random weights and input tokens (default 1)")(
-        "out", po::value(&out), "output directory (summary.json, reports, trace.json)")(
+        "out", po::value(&out), "output directory (summary.json, reports, trace.json.gz)")(
         "trace", po::value(&trace_flag),
-        "trace.json: on, off, auto (auto: everything for runs under 2M instructions, else only chip 0)")(
+        "trace.json.gz: on, off, auto (on and auto: every chip, instruction detail chip by chip within --trace-max-mb)")(
+        "trace-max-mb", po::value(&trace_max_mb),
+        "bound on the trace's JSON text in MB (default 64); chips beyond it keep their layer and operation tracks")(
         "trace-chips", po::value(&trace_chips_text), "trace only chips with index below N")(
         "trace-layers", po::value(&trace_layers), "trace only layers A:B (inclusive)")(
         "trace-window", po::value(&trace_window), "trace only instructions starting in cycles A:B")(
         "vcd", po::value(&vcd), "also write a VCD waveform of per-unit busy signals (small runs)")(
+        "quiet", "no progress line on stderr (shown only when stderr is a terminal)")(
         "max-instructions", po::value(&max_instructions_text),
         "stop with exit 1 rather than run more than N dynamic instructions (default 100000000)");
     po::variables_map vm;
@@ -129,6 +245,8 @@ int run(const Args& args) {
             throw InputError({"command line", 0, 0}, "--vcd", vcd, "a file name (this is a directory)");
         vcd_stage.emplace(vcd, "--vcd", false);
     }
+    const bool show_progress = vm.count("quiet") == 0 && ::isatty(STDERR_FILENO) == 1;
+    Progress compiling(show_progress, 0);
     const hw::HwConfig cfg = hw::load_hw_config(hw, sets);
     const bool functional = vm.count("functional") > 0;
     isa::Program prog;
@@ -145,6 +263,7 @@ int run(const Args& args) {
         co.functional = functional;
         co.seed = seed;
         co.full_system = vm.count("full-system") > 0;
+        compiling.note(fmt::format("compiling {} ...", workload));
         try {
             compiled = compile_for_run(cfg, *w, co);
         } catch (const InputError& e) {
@@ -155,17 +274,16 @@ int run(const Args& args) {
             if (e.where().file != "workload" || what.rfind(prefix, 0) != 0 || e.field().empty()) throw;
             throw InputError(locate_field(workload, wsets, "--wset", e.field()), what.substr(prefix.size()));
         }
+        compiling.note("");
         so = sim_options(compiled, functional, workload + " (compiled)");
     }
     const isa::Program& to_run = program.empty() ? compiled.program : prog;
-    size_t instructions = 0;
-    for (const auto& q : to_run.queues) instructions += q.instructions.size();
+    if (!(trace_max_mb > 0)) throw InputError({"command line", 0, 0}, "--trace-max-mb", std::to_string(trace_max_mb), "a size above 0");
     if (out_stage) {
-        if (trace_flag != "off") so.trace_path = out_stage->path() + "/trace.json";
-        // Large runs: a bounded trace instead of gigabytes (the sink also caps its events).
-        int64_t trace_chips = trace_chips_flag;
-        if (trace_flag == "auto" && instructions >= 2'000'000 && trace_chips < 0) trace_chips = 1;
-        if (trace_chips >= 0) so.trace_limits.max_chips = static_cast<int>(trace_chips);
+        if (trace_flag != "off") so.trace_path = out_stage->path() + "/trace.json.gz";
+        // Large runs: the sink bounds the file (coarser tracks for the chips beyond the bound).
+        so.trace_limits.max_bytes = static_cast<uint64_t>(trace_max_mb * (1 << 20));
+        if (trace_chips_flag >= 0) so.trace_limits.max_chips = static_cast<int>(trace_chips_flag);
         if (layers) {
             so.trace_limits.first_layer = static_cast<int>(std::min<int64_t>(layers->first, INT32_MAX));
             so.trace_limits.last_layer = static_cast<int>(std::min<int64_t>(layers->second, INT32_MAX));
@@ -177,9 +295,15 @@ int run(const Args& args) {
     }
     if (vcd_stage) so.vcd_path = vcd_stage->path() + "/waves.vcd";
     so.max_instructions = max_instructions;
+    Progress progress(show_progress, show_progress ? sim::dynamic_instructions(to_run) : 0);
+    so.progress = progress.callback();
     const sim::SimResult result = sim::simulate(cfg, to_run, so);
+    progress.done();
     const report::RunMetrics m = report::compute_metrics(cfg, result);
-    nlohmann::ordered_json j = report::metrics_json(m);
+    nlohmann::ordered_json j;
+    j["inputs"] = run_inputs(args, hw, workload, program);
+    const nlohmann::ordered_json metrics = report::metrics_json(m);
+    for (auto it = metrics.begin(); it != metrics.end(); ++it) j[it.key()] = it.value();
     j["functional"] = functional;
     if (!program.empty()) j["program"] = program;
     if (w) {
@@ -189,10 +313,7 @@ int run(const Args& args) {
     }
     fmt::print("{}", report::metrics_text(m));
     fmt::print("{}", report::breakdown_table(result));
-    if (w && w->kind == wl::WorkloadKind::Llama)
-        fmt::print("{}: {:.6g} tokens/s per user, {:.6g} tokens/s in all, {:.4g} s per step, {} chips, {:.4g} J per token\n",
-                   w->model.name, j.value("tokens_per_s_per_user", 0.0), j.value("tokens_per_s", 0.0), result.seconds,
-                   compiled.chips, j.value("energy_per_token_J", 0.0));
+    if (w) print_headline(*w, compiled, j);
     int exit_code = 0;
     if (w && functional) {
         const FunctionalCheck f = check_functional(cfg, compiled, result);
@@ -206,13 +327,22 @@ int run(const Args& args) {
         }
         if (f.mismatches > 0) exit_code = kExitSimulationError;
     }
+    std::vector<std::string> written;
     if (out_stage) {
+        progress.note("writing reports ...");
         write_file_atomic(out_stage->path() + "/summary.json", j.dump(2) + "\n");
-        report::write_run_reports(out_stage->path(), {cfg, result, m, j});
+        written.push_back("summary.json");
+        for (auto& f : report::write_run_reports(out_stage->path(), {cfg, result, m, j})) written.push_back(std::move(f));
+        if (result.trace) {
+            result.trace->finish();  // with the reports' counter tracks
+            written.push_back(std::filesystem::path(so.trace_path).filename().string());
+        }
+        progress.done();
         out_stage->commit_directory();
     }
     if (vcd_stage) vcd_stage->commit_file("waves.vcd");
-    if (out_stage) fmt::print("wrote {}/summary.json{}\n", out, so.trace_path.empty() ? "" : " and trace.json");
+    if (out_stage) fmt::print("{}", report::wrote_line(out, written));
+    if (vcd_stage) fmt::print("wrote {}\n", vcd);
     return exit_code;
 }
 }  // namespace

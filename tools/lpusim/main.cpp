@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/input_error.hpp"
+#include "common/version.hpp"
 #include "tools/lpusim/commands.hpp"
 
 namespace po = boost::program_options;
@@ -39,7 +40,7 @@ namespace {
 void print_usage() {
     fmt::print(
         "lpusim: cycle-approximate simulator of a Groq-style LPU (Tensor Streaming Processor)\n\n"
-        "usage: lpusim <command> [options]   (lpusim <command> --help for its options)\n\ncommands:\n");
+        "usage: lpusim <command> [options]   (lpusim <command> --help for its options; lpusim --version)\n\ncommands:\n");
     for (const auto& c : commands()) fmt::print("  {:<14} {}\n", c.name, c.summary);
     fmt::print("\nexit codes: 0 ok, 1 simulation or compile error (e.g. model does not fit), 2 bad input\n");
 }
@@ -110,6 +111,8 @@ int main(int argc, char** argv) {
             std::string_view(argv[1]) == "help") {
             print_usage();
             code = argc < 2 ? kExitBadInput : kExitOk;
+        } else if (std::string_view(argv[1]) == "--version" || std::string_view(argv[1]) == "version") {
+            fmt::print("{}\n", lpusim_version_line());
         } else {
             code = run_command(argv[1], Args(argv + 2, argv + argc));
         }

@@ -49,12 +49,13 @@ nlohmann::ordered_json workload_summary(const hw::HwConfig& cfg, const wl::Workl
     j["simulated_chips"] = c.simulated_chips.size();
     // Pipeline stages hold micro-batches of `batch` users each when the pipeline is full.
     const double users = c.users * c.pipeline;
-    if (w.kind == wl::WorkloadKind::Llama && c.prefill) {
+    const bool prefill = w.kind == wl::WorkloadKind::Llama && c.prefill;
+    if (prefill) {
+        // A prefill step produces each sequence's first token: its figure is the time to
+        // first token and the prompt rate, not a decode rate (docs/metrics.md).
         j["time_to_first_token_s"] = step_s;
+        j["prompt_tokens"] = w.seq_len * w.batch;
         j["prompt_tokens_per_s"] = step_s > 0 ? static_cast<double>(w.seq_len * w.batch) / step_s : 0;
-        j["tokens_per_s_per_user"] = step_s > 0 ? 1.0 / step_s : 0;
-        j["tokens_per_s"] = step_s > 0 ? static_cast<double>(w.batch) / step_s : 0;
-        j["latency_per_token_s"] = step_s;
     } else if (w.kind == wl::WorkloadKind::Llama) {
         j["latency_per_token_s"] = step_s;
         j["tokens_per_s_per_user"] = step_s > 0 ? 1.0 / step_s : 0;
@@ -68,25 +69,37 @@ nlohmann::ordered_json workload_summary(const hw::HwConfig& cfg, const wl::Workl
     j["sram_bytes_per_chip"] = int64_t{cfg.mem.slices} * cfg.mem.slice_bytes();
     j["weight_bytes"] = c.weight_bytes;
     j["kv_cache_bytes"] = c.kv_cache_bytes;
-    j["macs"] = c.macs;
+    // Scope rule (docs/metrics.md): `macs` and `mac_slots` cover the simulated chips, as
+    // for a program run; `macs_system` is the compiler's count over the whole system.
+    j["macs"] = m.macs;
+    j["macs_system"] = c.macs;
     // Each simulated chip stands for `tensor` chips when peers are mirrored.
     const double scale = c.mirror_peers ? static_cast<double>(c.tensor) : 1.0;
-    j["macs_simulated"] = m.macs * scale;
-    // Energy (docs/metrics.md): the simulated step has one micro-batch in flight; in steady
-    // state the pipeline holds `pipeline` of them, so static power is shared by all tokens in
-    // flight while dynamic energy is paid per token.
     const double dynamic = (m.energy.total_J() - m.energy.static_J) * scale;
     const double static_W = cfg.energy.static_W * c.chips;
-    const double tokens = c.tokens_per_step;
-    const double tps = j.value("tokens_per_s", tokens / std::max(step_s, 1e-30));
-    const double dyn_per_token = tokens > 0 ? dynamic / tokens : 0;
-    const double power = static_W + dyn_per_token * tps;
-    j["energy_per_step_J"] = dynamic + static_W * step_s;
-    j["energy_per_token_J"] = tps > 0 ? power / tps : 0;
-    j["tokens_per_J"] = power > 0 ? tps / power : 0;
-    j["energy_per_token_single_stream_J"] = tokens > 0 ? (dynamic + static_W * step_s) / tokens : 0;
-    j["average_power_W_per_chip"] = c.chips > 0 ? power / c.chips : 0;
-    j["system_power_W"] = power;
+    const double step_J = dynamic + static_W * step_s;
+    j["energy_per_step_J"] = step_J;
+    if (prefill) {
+        // One prompt in flight: every chip's static power is paid over the whole step.
+        const double tokens = static_cast<double>(w.seq_len * w.batch);
+        const double power = step_s > 0 ? step_J / step_s : 0;
+        j["energy_per_prompt_token_J"] = tokens > 0 ? step_J / tokens : 0;
+        j["average_power_W_per_chip"] = c.chips > 0 ? power / c.chips : 0;
+        j["system_power_W"] = power;
+    } else {
+        // Energy (docs/metrics.md): the simulated step has one micro-batch in flight; in steady
+        // state the pipeline holds `pipeline` of them, so static power is shared by all tokens in
+        // flight while dynamic energy is paid per token.
+        const double tokens = c.tokens_per_step;
+        const double tps = j.value("tokens_per_s", tokens / std::max(step_s, 1e-30));
+        const double dyn_per_token = tokens > 0 ? dynamic / tokens : 0;
+        const double power = static_W + dyn_per_token * tps;
+        j["energy_per_token_J"] = tps > 0 ? power / tps : 0;
+        j["tokens_per_J"] = power > 0 ? tps / power : 0;
+        j["energy_per_token_single_stream_J"] = tokens > 0 ? step_J / tokens : 0;
+        j["average_power_W_per_chip"] = c.chips > 0 ? power / c.chips : 0;
+        j["system_power_W"] = power;
+    }
     j["simulated_average_power_W_per_chip"] = m.average_power_W_per_chip;
     j["notes"] = c.notes;
     return j;

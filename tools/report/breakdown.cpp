@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include "sim/engine.hpp"
 #include "tools/report/csv.hpp"
@@ -18,7 +17,7 @@ using Interval = std::pair<uint64_t, uint64_t>;
 struct Accumulator {
     BreakdownRow row;
     std::vector<Interval> intervals;
-    std::set<uint32_t> chips;
+    std::map<uint32_t, std::vector<Interval>> per_chip;
 
     void add(const sim::ExecRecord& rec) {
         ++row.instructions;
@@ -31,15 +30,18 @@ struct Accumulator {
             row.vxm_ops += rec.ops;
         }
         if (rec.level != sim::Level::None) row.bytes[static_cast<size_t>(rec.level) - 1] += rec.bytes;
-        if (rec.busy > 0) intervals.emplace_back(rec.start, rec.start + rec.busy);
-        chips.insert(rec.chip);
+        auto& chip = per_chip[rec.chip];
+        if (rec.busy == 0) return;
+        intervals.emplace_back(rec.start, rec.start + rec.busy);
+        chip.emplace_back(rec.start, rec.start + rec.busy);
     }
 
     BreakdownRow finish(uint64_t run_cycles) {
         row.active_cycles = union_cycles(std::move(intervals));
         row.share_of_time =
             run_cycles > 0 ? static_cast<double>(row.active_cycles) / static_cast<double>(run_cycles) : 0;
-        row.chips = static_cast<int>(chips.size());
+        row.chips = static_cast<int>(per_chip.size());
+        for (auto& [chip, chip_intervals] : per_chip) row.active_chip_cycles += union_cycles(std::move(chip_intervals));
         return row;
     }
 };
@@ -162,7 +164,7 @@ std::string breakdown_table(const Breakdown& b, size_t top) {
                            r.bytes_total());
     }
     if (rows.size() > top)
-        out += fmt::format("  ... {} more categories in breakdown.csv\n", rows.size() - top);
+        out += fmt::format("  ... {} more categories (every one is in breakdown.csv of a run with --out)\n", rows.size() - top);
     if (idle)
         out += fmt::format("  {:<20} {:>12} {:>14} {:>14} {:>6.1f}%\n", "idle", "", "", idle->active_cycles,
                            100 * idle->share_of_time);

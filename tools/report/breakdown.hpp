@@ -35,6 +35,10 @@ struct BreakdownRow {
     // Not in the CSV; used by the roofline.
     double mxm_ops = 0, vxm_ops = 0;
     int chips = 0;  // simulated chips with records in this row
+    // Sum over those chips of the union of their own records' intervals: the chip-cycles in
+    // which the row was active (a category spread over pipeline stages that run one after
+    // another is active on each stage only while that stage runs it).
+    uint64_t active_chip_cycles = 0;
 
     double bytes_total() const;
     std::string layer_text() const { return layer ? std::to_string(*layer) : "all"; }

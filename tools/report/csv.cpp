@@ -121,4 +121,14 @@ double CsvTable::number(size_t row, size_t col) const {
     return v;
 }
 
+std::vector<std::pair<std::string, size_t>> columns_with_suffix(const CsvTable& t, std::string_view suffix) {
+    std::vector<std::pair<std::string, size_t>> out;
+    for (size_t c = 0; c < t.header().size(); ++c) {
+        const std::string& h = t.header()[c];
+        if (h.size() > suffix.size() && h.compare(h.size() - suffix.size(), suffix.size(), suffix) == 0)
+            out.emplace_back(h.substr(0, h.size() - suffix.size()), c);
+    }
+    return out;
+}
+
 }  // namespace lpu::report

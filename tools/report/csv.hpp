@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace lpu::report {
@@ -44,5 +45,9 @@ private:
     std::vector<std::vector<std::string>> rows_;
     std::vector<int> lines_;  // 1-based source line of each row
 };
+
+// The columns of `t` named NAME + `suffix`, as (NAME, column index) in header order: e.g.
+// the unit kinds of utilization.csv's `<kind>_busy_fraction` columns.
+std::vector<std::pair<std::string, size_t>> columns_with_suffix(const CsvTable& t, std::string_view suffix);
 
 }  // namespace lpu::report

@@ -13,13 +13,21 @@ namespace lpu::report {
 namespace {
 
 constexpr const char* kCss =
-    R"(body{font-family:sans-serif;margin:1.5em auto;max-width:1100px;color:#222;padding:0 1em}
+    R"(body{font-family:sans-serif;margin:1.5em auto;max-width:1200px;color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+section{max-width:100%;overflow:hidden}
 table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
-th,td{border:1px solid #ddd;padding:.2em .5em;text-align:right}th{background:#f3f3f3}
-td.t,th.t{text-align:left}nav a{margin-right:1em}figure{margin:.5em 0}
-figure svg{width:100%;max-width:960px;height:auto;border:1px solid #eee}
-.note{color:#a33}.scroll{overflow-x:auto}.small{color:#666;font-size:.85em}details{margin:.5em 0})";
+th,td{border:1px solid #ddd;padding:.2em .5em;text-align:right;white-space:nowrap}th{background:#f3f3f3}
+td.t,th.t{text-align:left}td.w{white-space:normal;text-align:left;max-width:60em}nav a{margin-right:1em}
+figure{margin:.5em 0}figure svg{width:100%;max-width:960px;height:auto;border:1px solid #eee}
+.note{color:#a33}.scroll{overflow-x:auto;max-width:100%;max-height:36em;overflow-y:auto}
+.small{color:#666;font-size:.85em}details{margin:.5em 0}
+.cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}
+.card{border:1px solid #ccd;border-radius:6px;padding:.6em 1em;min-width:10em;background:#f8f9fc}
+.card .v{font-size:1.6em;font-weight:bold}.card .k{color:#555;font-size:.85em}
+.card .s{color:#777;font-size:.75em}
+dl.inputs{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;font-size:.9em}
+dl.inputs dt{color:#555}dl.inputs dd{margin:0;font-family:monospace;overflow-wrap:anywhere})";
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
     for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
@@ -54,12 +62,134 @@ std::string pretty(const std::string& text) {
     return fmt::format("{:.4g}", v);
 }
 
-std::string percent(double fraction) { return fmt::format("{:.1f}%", 100 * fraction); }
+
+// A fraction as a percentage readable at any size (three significant digits).
+std::string percent3(double fraction) {
+    if (fraction == 0) return "0%";
+    return fmt::format("{:.3g}%", 100 * fraction);
+}
+
+// `v` scaled to an SI prefix with `unit`: 0.01548 s -> "15.5 ms", 3.3e10 B -> "33 GB".
+std::string si(double v, const std::string& unit) {
+    if (!std::isfinite(v)) return fmt::format("{} {}", v, unit);
+    if (v == 0) return "0 " + unit;
+    static const std::pair<double, const char*> kPrefixes[] = {{1e15, "P"}, {1e12, "T"}, {1e9, "G"}, {1e6, "M"},
+                                                               {1e3, "k"},  {1, ""},     {1e-3, "m"}, {1e-6, "\u00b5"},
+                                                               {1e-9, "n"}, {1e-12, "p"}};
+    for (const auto& [scale, prefix] : kPrefixes)
+        if (std::fabs(v) >= scale * 0.9995) return fmt::format("{:.3g} {}{}", v / scale, prefix, unit);
+    return fmt::format("{:.3g} {}", v, unit);
+}
+
+// A summary value for reading, by the unit its key names (docs/metrics.md conventions).
+std::string human(const std::string& key, const nlohmann::ordered_json& v) {
+    if (!v.is_number()) return v.is_string() ? v.get<std::string>() : v.dump();
+    const double x = v.get<double>();
+    auto ends = [&](std::string_view suffix) {
+        return key.size() >= suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    auto starts = [&](std::string_view prefix) { return key.rfind(prefix, 0) == 0; };
+    if (starts("utilization") || ends("_fraction")) return percent3(x);
+    if (ends("tokens_per_s") || ends("tokens_per_s_per_user")) return si(x, "tokens/s");
+    if (ends("_per_s") && key.find("ops") != std::string::npos) return si(x, "ops/s");
+    if (ends("_s") || key == "seconds") return si(x, "s");
+    if (ends("_J")) return si(x, "J");
+    if (ends("_W") || ends("_W_per_chip")) return si(x, "W");
+    if (key.find("bytes") != std::string::npos) return si(x, "B");
+    if (key.find("macs") != std::string::npos || key == "mac_slots") return si(x, "MAC");
+    if (key == "cycles" || ends("_cycles")) return si(x, "cycles");
+    if (v.is_number_integer()) return fmt::format("{}", v.get<int64_t>());
+    return fmt::format("{:.4g}", x);
+}
+
+const nlohmann::ordered_json* find(const nlohmann::ordered_json& j, const char* key) {
+    const auto it = j.find(key);
+    return it == j.end() || it->is_null() ? nullptr : &*it;
+}
+
+struct Card {
+    std::string key, value, sub;
+};
+
+// The headline figures of a run, for a person reading the page first (docs/metrics.md).
+std::vector<Card> headline_cards(const nlohmann::ordered_json& j) {
+    std::vector<Card> cards;
+    auto add = [&](const char* key, const std::string& label, const std::string& sub = "") {
+        if (const auto* v = find(j, key)) cards.push_back({label, human(key, *v), sub});
+    };
+    const bool prefill = find(j, "time_to_first_token_s") != nullptr;
+    if (prefill) {
+        add("time_to_first_token_s", "time to first token");
+        add("prompt_tokens_per_s", "prompt tokens/s",
+            find(j, "prompt_tokens") ? fmt::format("{} prompt tokens", find(j, "prompt_tokens")->dump()) : "");
+    } else if (find(j, "tokens_per_s_per_user")) {
+        add("tokens_per_s_per_user", "tokens/s per user");
+        add("tokens_per_s", "tokens/s in all",
+            find(j, "concurrent_users") ? fmt::format("{} concurrent users", human("", *find(j, "concurrent_users"))) : "");
+        add("latency_per_token_s", "latency per token");
+    } else if (find(j, "gemm_seconds")) {
+        add("gemm_seconds", "GEMM time");
+        add("gemm_ops_per_s", "GEMM rate");
+    } else {
+        add("seconds", "run time");
+    }
+    if (const auto* chips = find(j, "chips")) {
+        std::string sub;
+        if (find(j, "tensor_parallel") && find(j, "pipeline_parallel"))
+            sub = fmt::format("{} tensor x {} pipeline; {} simulated", find(j, "tensor_parallel")->dump(),
+                              find(j, "pipeline_parallel")->dump(),
+                              find(j, "simulated_chips") ? find(j, "simulated_chips")->dump() : "?");
+        cards.push_back({"chips", chips->dump(), sub});
+    } else if (const auto* sim = find(j, "simulated_chips")) {
+        cards.push_back({"simulated chips", sim->dump(), ""});
+    }
+    if (prefill)
+        add("energy_per_prompt_token_J", "energy per prompt token", "system");
+    else
+        add("energy_per_token_J", "energy per token", "system, steady state");
+    if (!find(j, "energy_per_token_J") && !prefill) add("energy", "energy");
+    if (const auto* e = find(j, "energy"); e && !find(j, "chips") && e->is_object() && e->contains("total_J"))
+        cards.push_back({"energy", human("total_J", (*e)["total_J"]), "simulated chips"});
+    add("average_power_W_per_chip", "power per chip", find(j, "chips") ? "system average" : "simulated chips");
+    const auto* simulated = find(j, "simulated_chips");
+    if (const auto* a = find(j, "active_fraction"); a && simulated && simulated->get<int>() > 1)
+        cards.push_back({"chips active", percent3(a->get<double>()), "mean share of the run a chip's units work"});
+    return cards;
+}
+
+std::string cards_html(const std::vector<Card>& cards) {
+    std::string out = "<div class=\"cards\">\n";
+    for (const Card& c : cards)
+        out += fmt::format("<div class=\"card\"><div class=\"k\">{}</div><div class=\"v\">{}</div>{}</div>\n",
+                           html_escape(c.key), html_escape(c.value),
+                           c.sub.empty() ? "" : "<div class=\"s\">" + html_escape(c.sub) + "</div>");
+    return out + "</div>\n";
+}
+
+std::string inputs_html(const nlohmann::ordered_json& j) {
+    const auto* in = find(j, "inputs");
+    if (!in || !in->is_object())
+        return "<p class=\"note\">This run's summary.json records no inputs (made by an older lpusim).</p>\n";
+    static const std::pair<const char*, const char*> kRows[] = {
+        {"command", "command"},           {"lpusim_version", "lpusim --version"},
+        {"hw_file", "hardware file"},     {"hw_hash", "hardware file hash"},
+        {"workload_file", "workload"},    {"workload_hash", "workload hash"},
+        {"program_file", "program"},      {"program_hash", "program hash"}};
+    std::string out = "<dl class=\"inputs\">\n";
+    for (const auto& [key, name] : kRows)
+        if (const auto* v = find(*in, key))
+            out += fmt::format("<dt>{}</dt><dd>{}</dd>\n", name,
+                               html_escape(v->is_string() ? v->get<std::string>() : v->dump()));
+    return out + "</dl>\n";
+}
 
 struct Column {
     std::string header;
     bool text = false;
+    bool wrap = false;  // long text: wraps instead of widening the table
 };
+
+const char* cell_class(const Column& c) { return c.wrap ? " class=\"w\"" : c.text ? " class=\"t\"" : ""; }
 
 std::string table(const std::vector<Column>& columns, const std::vector<std::vector<std::string>>& rows) {
     std::string out = "<div class=\"scroll\"><table><tr>";
@@ -69,7 +199,7 @@ std::string table(const std::vector<Column>& columns, const std::vector<std::vec
     for (const auto& row : rows) {
         out += "<tr>";
         for (size_t i = 0; i < row.size() && i < columns.size(); ++i)
-            out += fmt::format("<td{}>{}</td>", columns[i].text ? " class=\"t\"" : "", row[i]);
+            out += fmt::format("<td{}>{}</td>", cell_class(columns[i]), row[i]);
         out += "</tr>\n";
     }
     return out + "</table></div>\n";
@@ -117,7 +247,7 @@ void flatten(const nlohmann::ordered_json& j, const std::string& prefix,
         value = pretty(j.dump());
     else
         value = html_escape(j.dump());
-    rows.push_back({html_escape(prefix), value});
+    rows.push_back({html_escape(prefix), j.is_number() ? html_escape(human(prefix, j)) : "", value});
 }
 
 std::string figure(const std::map<std::string, PlotResult>& plots, const std::string& name) {
@@ -181,44 +311,58 @@ std::string roofline_section(const CsvTable& points, const CsvTable& roofs) {
 }
 
 std::string utilization_section(const CsvTable& t) {
-    std::vector<std::pair<std::string, size_t>> kinds;
-    const std::string suffix = "_busy_fraction";
-    for (size_t c = 0; c < t.header().size(); ++c) {
-        const std::string& h = t.header()[c];
-        if (h.size() > suffix.size() && h.compare(h.size() - suffix.size(), suffix.size(), suffix) == 0)
-            kinds.emplace_back(h.substr(0, h.size() - suffix.size()), c);
-    }
+    const auto kinds = columns_with_suffix(t, "_busy_fraction");
     const size_t chip = t.column("chip"), start = t.column("bucket_start_cycle"),
                  end = t.column("bucket_end_cycle");
-    std::map<long long, std::pair<double, std::vector<double>>>
-        per_chip;  // chip -> (cycles, busy x cycles per kind)
-    for (size_t i = 0; i < t.rows(); ++i) {
-        auto& [cycles, busy] = per_chip[std::llround(t.number(i, chip))];
-        const double len = t.number(i, end) - t.number(i, start);
-        busy.resize(kinds.size());
-        cycles += len;
-        for (size_t k = 0; k < kinds.size(); ++k) busy[k] += t.number(i, kinds[k].second) * len;
-    }
-    std::vector<Column> cols = {{"chip", true}};
-    for (const auto& k : kinds) cols.push_back({k.first});
+    // Per chip: its buckets in order, then the window from its first to its last busy bucket.
+    std::map<long long, std::vector<size_t>> rows_of;
+    for (size_t i = 0; i < t.rows(); ++i) rows_of[std::llround(t.number(i, chip))].push_back(i);
+    std::vector<Column> cols = {{"chip", true}, {"active buckets, share of run"}};
+    for (const auto& k : kinds) cols.push_back({k.first + " while active"});
+    for (const auto& k : kinds) cols.push_back({k.first + " over run"});
     std::vector<std::vector<std::string>> rows;
-    std::vector<double> mean(kinds.size());
-    for (const auto& [c, v] : per_chip) {
-        std::vector<std::string> row = {std::to_string(c)};
+    std::vector<double> mean_active(kinds.size()), mean_run(kinds.size());
+    double mean_share = 0;
+    const double n = static_cast<double>(rows_of.size());
+    for (const auto& [c, idx] : rows_of) {
+        double run_cycles = 0, window_cycles = 0;
+        std::vector<double> busy_run(kinds.size()), busy_window(kinds.size());
+        for (size_t r = 0; r < idx.size(); ++r) {
+            const double len = t.number(idx[r], end) - t.number(idx[r], start);
+            bool in = false;
+            for (const auto& k : kinds) in = in || t.number(idx[r], k.second) > 0;
+            run_cycles += len;
+            window_cycles += in ? len : 0;
+            for (size_t k = 0; k < kinds.size(); ++k) {
+                busy_run[k] += t.number(idx[r], kinds[k].second) * len;
+                busy_window[k] += in ? t.number(idx[r], kinds[k].second) * len : 0;
+            }
+        }
+        const double share = run_cycles > 0 ? window_cycles / run_cycles : 0;
+        mean_share += share / n;
+        std::vector<std::string> row = {std::to_string(c), percent3(share)};
         for (size_t k = 0; k < kinds.size(); ++k) {
-            const double f = v.first > 0 ? v.second[k] / v.first : 0;
-            mean[k] += f / static_cast<double>(per_chip.size());
-            row.push_back(percent(f));
+            const double f = window_cycles > 0 ? busy_window[k] / window_cycles : 0;
+            mean_active[k] += f / n;
+            row.push_back(percent3(f));
+        }
+        for (size_t k = 0; k < kinds.size(); ++k) {
+            const double f = run_cycles > 0 ? busy_run[k] / run_cycles : 0;
+            mean_run[k] += f / n;
+            row.push_back(percent3(f));
         }
         rows.push_back(std::move(row));
     }
-    if (per_chip.size() > 1) {
-        std::vector<std::string> row = {"mean"};
-        for (double f : mean) row.push_back(percent(f));
+    if (rows_of.size() > 1) {
+        std::vector<std::string> row = {fmt::format("mean of {} chips", rows_of.size()), percent3(mean_share)};
+        for (double f : mean_active) row.push_back(percent3(f));
+        for (double f : mean_run) row.push_back(percent3(f));
         rows.push_back(std::move(row));
     }
-    return "<p>Average busy fraction per unit kind over the run (equal to summary.json's "
-           "utilization).</p>\n" +
+    return "<p>Average busy fraction per unit kind, per chip: while the chip is active (over its time buckets "
+           "in which a unit was busy, so pipeline stages that run one after another are not diluted by each "
+           "other's turns) and over the whole run (equal to summary.json's utilization; summary.json's "
+           "utilization_active counts exact active cycles instead of buckets).</p>\n" +
            table(cols, rows);
 }
 
@@ -242,21 +386,30 @@ std::string power_section(const CsvTable& t) {
     }
     std::vector<std::vector<std::string>> rows;
     Sum all;
+    double mean_power = 0;
     for (const auto& [c, s] : per_chip) {
-        rows.push_back({std::to_string(c), fmt::format("{:.6g}", s.joules),
-                        fmt::format("{:.4g}", s.seconds > 0 ? s.joules / s.seconds : 0),
+        const double average = s.seconds > 0 ? s.joules / s.seconds : 0;
+        rows.push_back({std::to_string(c), fmt::format("{:.6g}", s.joules), fmt::format("{:.4g}", average),
                         fmt::format("{:.4g}", s.peak)});
         all.joules += s.joules;
+        mean_power += average / static_cast<double>(per_chip.size());
+        all.peak = std::max(all.peak, s.peak);
     }
-    for (const auto& [x, w] : system_power) all.peak = std::max(all.peak, w);
-    rows.push_back({"all simulated chips", fmt::format("{:.6g}", all.joules),
-                    fmt::format("{:.4g}", run_seconds > 0 ? all.joules / run_seconds : 0),
-                    fmt::format("{:.4g}", all.peak)});
+    double summed_peak = 0;
+    for (const auto& [x, w] : system_power) summed_peak = std::max(summed_peak, w);
+    // Every column of the last row is of the same kind as above it: a mean of the chips'
+    // energies and average powers, the largest of their peaks.
+    if (per_chip.size() > 1)
+        rows.push_back({fmt::format("mean of {} chips", per_chip.size()),
+                        fmt::format("{:.6g}", all.joules / static_cast<double>(per_chip.size())),
+                        fmt::format("{:.4g}", mean_power), fmt::format("{:.4g} (largest)", all.peak)});
     return "<p>Energy of the run and power per chip. The totals equal summary.json's energy; the time "
-           "profile places "
-           "each instruction's share of it over its busy cycles and the peak is per time bucket "
+           "profile places each instruction's share of it over its busy cycles and the peak is per time bucket "
            "(docs/metrics.md).</p>\n" +
-           table({{"chip", true}, {"energy_J"}, {"average_power_W"}, {"peak_power_W"}}, rows);
+           table({{"chip", true}, {"energy_J"}, {"average_power_W"}, {"peak_power_W"}}, rows) +
+           fmt::format("<p>All {} simulated chips together: {:.6g} J, {:.4g} W on average over the run, {:.4g} W "
+                       "in the busiest time bucket.</p>\n",
+                       per_chip.size(), all.joules, run_seconds > 0 ? all.joules / run_seconds : 0, summed_peak);
 }
 
 }  // namespace
@@ -283,43 +436,48 @@ std::string report_html(const ReportTables& t, const std::map<std::string, PlotR
         if (j.contains(key) && j[key].is_string()) title += " / " + j[key].get<std::string>();
     std::vector<std::vector<std::string>> summary_rows;
     flatten(j, "", summary_rows);
+    const bool pipeline = plots.count("pipeline") > 0;
 
     std::string out = fmt::format(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta "
         "charset=\"utf-8\">\n<title>{}</title>\n<style>\n{}\n</style>\n"
         "</head>\n<body>\n<h1>{}</h1>\n",
         html_escape(title), kCss, html_escape(title));
-    out +=
-        "<nav><a href=\"#summary\">summary</a><a href=\"#breakdown\">breakdown</a><a "
-        "href=\"#roofline\">roofline</a>"
-        "<a href=\"#utilization\">utilization</a><a href=\"#power\">power</a></nav>\n";
+    out += std::string("<nav><a href=\"#inputs\">inputs</a>") + (pipeline ? "<a href=\"#pipeline\">pipeline</a>" : "") +
+           "<a href=\"#utilization\">utilization</a><a href=\"#breakdown\">breakdown</a><a "
+           "href=\"#roofline\">roofline</a><a href=\"#power\">power</a><a href=\"#summary\">all figures</a></nav>\n";
+    out += "<section id=\"headline\">\n" + cards_html(headline_cards(j)) + "</section>\n";
     std::vector<std::string> notes;
     for (const auto& [name, p] : plots)
         if (p.svg.empty() && std::find(notes.begin(), notes.end(), p.error) == notes.end())
             notes.push_back(p.error);
     for (const auto& n : notes)
         out += fmt::format("<p class=\"note\">plots unavailable: {}</p>\n", html_escape(n));
-    out += "<section id=\"summary\">\n<h2>Summary</h2>\n<p class=\"small\">From summary.json.</p>\n" +
-           table({{"metric", true}, {"value"}}, summary_rows) + "</section>\n";
+    out += "<section id=\"inputs\">\n<h2>Inputs</h2>\n" + inputs_html(j) + "</section>\n";
+    if (pipeline)
+        out += "<section id=\"pipeline\">\n<h2>Pipeline: which chip is busy when</h2>\n" + figure(plots, "pipeline") +
+               "<p class=\"small\">From utilization.csv: one row per simulated chip (one per pipeline stage when "
+               "tensor-parallel peers are mirrored), each time bucket coloured by the unit kind with the largest "
+               "busy fraction; white where only the ICU (waiting) was busy.</p>\n</section>\n";
+    out += "<section id=\"utilization\">\n<h2>Utilization over time</h2>\n" + figure(plots, "utilization") +
+           utilization_section(t.utilization) + "</section>\n";
     out += "<section id=\"breakdown\">\n<h2>Per-operation breakdown</h2>\n" + figure(plots, "breakdown") +
            "<p class=\"small\">From breakdown.csv. share_of_time is the part of the run in which some "
-           "instruction of the "
-           "category was active; categories run in parallel, so shares do not add up to 100%. idle: no unit "
-           "other than "
-           "the ICU active.</p>\n" +
+           "instruction of the category was active; categories run in parallel, so shares do not add up to 100%. "
+           "idle: no unit other than the ICU active.</p>\n" +
            breakdown_section(t.breakdown) + "</section>\n";
     out += "<section id=\"roofline\">\n<h2>Roofline</h2>\n" + figure(plots, "roofline") +
            "<p class=\"small\">From roofline.csv and roofline_roofs.csv. The x axis is the memory intensity: "
-           "ops per byte of "
-           "SRAM, weight-install, C2C and memory-interface traffic, the levels with a bandwidth roof. Points "
-           "without "
-           "memory traffic are drawn at the right edge; points without arithmetic (ops = 0) are listed but "
-           "not plotted.</p>\n" +
+           "ops per byte of SRAM, weight-install, C2C and memory-interface traffic, the levels with a bandwidth "
+           "roof. The achieved rate is per chip while active (ops over the chip-cycles in which the point's "
+           "instructions ran). Points without memory traffic are drawn at the right edge; points without "
+           "arithmetic (ops = 0) are listed but not plotted.</p>\n" +
            roofline_section(t.roofline, t.roofs) + "</section>\n";
-    out += "<section id=\"utilization\">\n<h2>Utilization over time</h2>\n" + figure(plots, "utilization") +
-           utilization_section(t.utilization) + "</section>\n";
     out += "<section id=\"power\">\n<h2>Power</h2>\n" + figure(plots, "power") + power_section(t.power) +
            "</section>\n";
+    out += "<section id=\"summary\">\n<h2>All figures</h2>\n<p class=\"small\">Every key of summary.json, "
+           "in a readable unit and exactly as stored (docs/metrics.md defines each).</p>\n" +
+           table({{"metric", true}, {"value"}, {"as stored", true, true}}, summary_rows) + "</section>\n";
     out +=
         "<footer class=\"small\"><p>Every column is defined in docs/metrics.md of the lpusim sources. Data "
         "files: "

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 
+#include "sim/engine.hpp"
+#include "tools/report/breakdown.hpp"
+
 namespace lpu::report {
 
 std::array<double, kCarriers> carrier_energy_J(const hw::HwConfig& cfg, const std::function<double(const char*)>& counter) {
@@ -26,6 +29,25 @@ double EnergyBreakdown::total_J() const {
     double t = static_J;
     for (const auto& [k, v] : dynamic_J) t += v;
     return t;
+}
+
+std::map<int, uint64_t> active_cycles_per_chip(const sim::SimResult& r) {
+    std::map<int, std::vector<std::pair<uint64_t, uint64_t>>> intervals;
+    if (r.records)
+        for (const sim::ExecRecord& rec : *r.records) {
+            // Work, not waiting: ICU syncs and a receive's wait for its sender do not count.
+            if (rec.unit == isa::Unit::Icu || rec.busy == 0 || rec.opcode == isa::Opcode::Recv) continue;
+            intervals[static_cast<int>(rec.chip)].emplace_back(rec.start, rec.start + rec.busy);
+        }
+    std::map<int, uint64_t> out;
+    for (auto& [chip, v] : intervals) out[chip] = union_cycles(std::move(v));
+    return out;
+}
+
+uint64_t active_chip_cycles(const sim::SimResult& r) {
+    uint64_t total = 0;
+    for (const auto& [chip, cycles] : active_cycles_per_chip(r)) total += cycles;
+    return total;
 }
 
 RunMetrics compute_metrics(const hw::HwConfig& cfg, const sim::SimResult& r) {
@@ -71,6 +93,9 @@ RunMetrics compute_metrics(const hw::HwConfig& cfg, const sim::SimResult& r) {
     m.utilization["mem_if"] = d.mem_if_bytes_per_s > 0 && m.seconds > 0
                                   ? m.bytes["mem_if"] / (d.mem_if_bytes_per_s * m.seconds * std::max(m.simulated_chips, 1))
                                   : 0;
+    m.active_chip_cycles = active_chip_cycles(r);
+    const double active = static_cast<double>(m.active_chip_cycles);
+    for (const auto& [k, v] : m.utilization) m.utilization_active[k] = active > 0 ? v * chip_cycles / active : 0;
     m.bank_conflicts = s.sum_over_chips("mem.bank_conflicts");
     m.bank_conflict_cycles = s.sum_over_chips("mem.bank_conflict_cycles");
 
@@ -96,6 +121,11 @@ nlohmann::ordered_json metrics_json(const RunMetrics& m) {
     j["simulated_chips"] = m.simulated_chips;
     j["instructions"] = m.instructions;
     j["utilization"] = m.utilization;
+    j["utilization_active"] = m.utilization_active;
+    j["active_fraction"] = m.cycles > 0 && m.simulated_chips > 0
+                               ? static_cast<double>(m.active_chip_cycles) /
+                                     (static_cast<double>(m.cycles) * m.simulated_chips)
+                               : 0;
     j["bytes"] = m.bytes;
     j["macs"] = m.macs;
     j["mac_slots"] = m.mac_slots;
@@ -109,15 +139,37 @@ nlohmann::ordered_json metrics_json(const RunMetrics& m) {
     return j;
 }
 
+namespace {
+
+// A fraction as a percentage with three significant digits: 0.0123% stays readable.
+std::string percent3(double fraction) {
+    const double p = 100 * fraction;
+    if (p == 0) return "0%";
+    return fmt::format("{:.3g}%", p);
+}
+
+}  // namespace
+
 std::string metrics_text(const RunMetrics& m) {
     std::string out = fmt::format("{}: {} cycles = {:.6g} s on {} simulated chip(s), {} instructions\n", m.hw_name,
                                   m.cycles, m.seconds, m.simulated_chips, m.instructions);
-    out += "utilization:";
-    for (const auto& [k, v] : m.utilization) out += fmt::format("  {} {:.1f}%", k, 100 * v);
-    out += "\nbytes:";
+    const double chip_cycles = static_cast<double>(m.cycles) * std::max(m.simulated_chips, 1);
+    // Several chips (pipeline stages) take turns: the run-wide figure hides what each does.
+    const bool windowed = m.simulated_chips > 1 && chip_cycles > 0 && static_cast<double>(m.active_chip_cycles) < chip_cycles;
+    if (windowed) {
+        out += fmt::format("utilization while active (the cycles in which a chip's units work: {} of the run, on average):",
+                           percent3(static_cast<double>(m.active_chip_cycles) / chip_cycles));
+        for (const auto& [k, v] : m.utilization_active) out += fmt::format("  {} {}", k, percent3(v));
+        out += "\nutilization over the whole run:";
+    } else {
+        out += "utilization:";
+    }
+    for (const auto& [k, v] : m.utilization) out += fmt::format("  {} {}", k, percent3(v));
+    out += "\nbytes (simulated chips):";
     for (const auto& [k, v] : m.bytes) out += fmt::format("  {} {:.4g}", k, v);
-    out += fmt::format("\nMACs {:.6g}; bank conflicts {} ({} cycles); energy {:.4g} J; average power {:.1f} W/chip\n", m.macs,
-                       m.bank_conflicts, m.bank_conflict_cycles, m.energy.total_J(), m.average_power_W_per_chip);
+    out += fmt::format(
+        "\nsimulated chips: MACs {:.6g}; bank conflicts {} ({} cycles); energy {:.4g} J; average power {:.1f} W/chip\n",
+        m.macs, m.bank_conflicts, m.bank_conflict_cycles, m.energy.total_J(), m.average_power_W_per_chip);
     return out;
 }
 

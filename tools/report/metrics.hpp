@@ -33,6 +33,11 @@ struct RunMetrics {
     uint64_t instructions = 0;
     double wall_seconds = 0;
     std::map<std::string, double> utilization;  // per unit kind and derived resources, 0..1
+    // The same over each chip's active cycles (active_cycles_per_chip) instead of the whole
+    // run: how busy a pipeline stage's units are while it works, not diluted by the turns of
+    // the stages before and after it.
+    std::map<std::string, double> utilization_active;
+    uint64_t active_chip_cycles = 0;  // sum over simulated chips of their active cycles
     std::map<std::string, double> bytes;        // per level, summed over simulated chips
     double macs = 0;                            // int8 + fp16 MACs on installed weights
     double mac_slots = 0;
@@ -43,6 +48,12 @@ struct RunMetrics {
 };
 
 RunMetrics compute_metrics(const hw::HwConfig& cfg, const sim::SimResult& r);
+
+// A chip's active cycles: the union of the busy intervals of its units other than the ICU
+// (ICU waits and C2C receives, which wait for their sender, are not work). Per simulated chip
+// with busy records.
+std::map<int, uint64_t> active_cycles_per_chip(const sim::SimResult& r);
+uint64_t active_chip_cycles(const sim::SimResult& r);
 
 // The summary.json body for a program run (workload runs add their own keys).
 nlohmann::ordered_json metrics_json(const RunMetrics& m);

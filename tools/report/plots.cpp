@@ -210,42 +210,105 @@ std::string roofline_script(const CsvTable& t, const std::vector<Roof>& roofs) {
 
 std::string utilization_script(const CsvTable& t) {
     const size_t c_start = t.column("bucket_start_cycle"), c_end = t.column("bucket_end_cycle");
-    std::vector<std::pair<std::string, size_t>> kinds;
-    for (size_t c = 0; c < t.header().size(); ++c) {
-        const std::string& h = t.header()[c];
-        const std::string suffix = "_busy_fraction";
-        if (h.size() > suffix.size() && h.compare(h.size() - suffix.size(), suffix.size(), suffix) == 0)
-            kinds.emplace_back(h.substr(0, h.size() - suffix.size()), c);
-    }
+    const auto kinds = columns_with_suffix(t, "_busy_fraction");
     const auto chips = rows_by_chip(t);
     std::string s = preamble("utilization", "utilization.csv");
     if (chips.empty() || kinds.empty()) return s + no_data("an empty run");
-    // Mean over chips per bucket (buckets are the same for every chip).
-    std::map<std::pair<double, double>, std::vector<double>> sum;
+    // Per bucket, the mean over the chips with a busy unit in it: stages of a pipeline that
+    // run one after another do not dilute each other.
+    struct Sum {
+        std::vector<double> busy;
+        int chips = 0;
+    };
+    std::map<std::pair<double, double>, Sum> sum;
     for (size_t i = 0; i < t.rows(); ++i) {
-        auto& v = sum[{t.number(i, c_start), t.number(i, c_end)}];
-        v.resize(kinds.size());
-        for (size_t k = 0; k < kinds.size(); ++k) v[k] += t.number(i, kinds[k].second);
+        Sum& v = sum[{t.number(i, c_start), t.number(i, c_end)}];
+        v.busy.resize(kinds.size());
+        bool busy = false;
+        for (const auto& k : kinds) busy = busy || t.number(i, k.second) > 0;
+        if (!busy) continue;
+        ++v.chips;
+        for (size_t k = 0; k < kinds.size(); ++k) v.busy[k] += t.number(i, kinds[k].second);
     }
-    const double n = static_cast<double>(chips.size());
+    const bool some_windowed = std::any_of(sum.begin(), sum.end(), [&](const auto& b) {
+        return b.second.chips < static_cast<int>(chips.size());
+    });
     s += fmt::format(
         "set title {}\nset xlabel \"cycle\"\nset ylabel \"busy instances (%)\"\nset yrange [0:105]\n"
         "set xrange [{}:{}]\nset grid ytics lc \"#e0e0e0\"\nset key outside right top\n$u << EOD\n",
-        label(fmt::format("Utilization over time ({} buckets, mean over {} simulated chip(s))", sum.size(),
-                          chips.size())),
+        label(some_windowed ? fmt::format("Utilization over time ({} buckets, mean over the chips busy in each, of {})",
+                                          sum.size(), chips.size())
+                            : fmt::format("Utilization over time ({} buckets, mean over {} simulated chip(s))",
+                                          sum.size(), chips.size())),
         num(sum.begin()->first.first), num(sum.rbegin()->first.second));
+    auto mean = [](const Sum& v, size_t k) { return v.chips > 0 ? 100 * v.busy[k] / v.chips : 0.0; };
     for (const auto& [bucket, v] : sum) {
         s += num(bucket.first);
-        for (double x : v) s += " " + num(100 * x / n);
+        for (size_t k = 0; k < kinds.size(); ++k) s += " " + num(mean(v, k));
         s += "\n";
     }
     // Repeat the last bucket at its end so that the last step is drawn.
     s += num(sum.rbegin()->first.second);
-    for (double x : sum.rbegin()->second) s += " " + num(100 * x / n);
+    for (size_t k = 0; k < kinds.size(); ++k) s += " " + num(mean(sum.rbegin()->second, k));
     s += "\nEOD\nplot ";
     for (size_t k = 0; k < kinds.size(); ++k)
         s += fmt::format("{}$u using 1:{} with steps lw 1.5 lc rgb \"{}\" title {}", k ? ", \\\n     " : "",
                          k + 2, color(k), label(kinds[k].first));
+    return s + "\n";
+}
+
+std::string pipeline_script(const CsvTable& t) {
+    const size_t c_start = t.column("bucket_start_cycle"), c_end = t.column("bucket_end_cycle");
+    const auto kinds = columns_with_suffix(t, "_busy_fraction");
+    const auto chips = rows_by_chip(t);
+    const int height = static_cast<int>(std::clamp<size_t>(120 + 14 * chips.size(), 300, 1400));
+    std::string s = fmt::format(
+        "# lpusim pipeline plot, generated from utilization.csv by lpusim. Render: gnuplot pipeline.gp > pipeline.svg\n"
+        "set terminal svg size 960,{} dynamic noenhanced font \"sans,11\" background \"#ffffff\"\n"
+        "set encoding utf8\nset clip two\n",
+        height);
+    if (chips.empty() || kinds.empty()) return s + no_data("an empty run");
+    // One row per chip; each run of buckets with the same busiest unit kind is one box,
+    // coloured by that kind (no box where nothing but the ICU was busy).
+    struct Box {
+        double x0, x1;
+        size_t row, kind;
+    };
+    std::vector<Box> boxes;
+    size_t row = 0;
+    std::string ytics;
+    for (const auto& [chip, rows] : chips) {
+        ytics += fmt::format("{}\"chip {}\" {}", ytics.empty() ? "" : ", ", chip, row);
+        for (size_t i : rows) {
+            size_t best = 0;
+            double best_v = 0;
+            for (size_t k = 0; k < kinds.size(); ++k)
+                if (t.number(i, kinds[k].second) > best_v) best_v = t.number(i, kinds[k].second), best = k;
+            if (!(best_v > 0)) continue;
+            const double x0 = t.number(i, c_start), x1 = t.number(i, c_end);
+            if (!boxes.empty() && boxes.back().row == row && boxes.back().kind == best && boxes.back().x1 == x0)
+                boxes.back().x1 = x1;
+            else
+                boxes.push_back({x0, x1, row, best});
+        }
+        ++row;
+    }
+    const double x_lo = t.number(chips.begin()->second.front(), c_start);
+    double x_hi = x_lo;
+    for (size_t i = 0; i < t.rows(); ++i) x_hi = std::max(x_hi, t.number(i, c_end));
+    s += fmt::format(
+        "set title {}\nset xlabel \"cycle\"\nset xrange [{}:{}]\nset yrange [{}:-0.5] reverse\n"
+        "set ytics ({}) font \",9\"\nset grid xtics lc \"#e0e0e0\"\nset key outside right top\n$b << EOD\n",
+        label("Which chip is busy when: each time bucket coloured by its busiest unit kind (white: idle)"), num(x_lo),
+        num(x_hi), num(static_cast<double>(chips.size()) - 0.5), ytics);
+    for (const Box& b : boxes) {
+        const unsigned rgb = static_cast<unsigned>(std::strtoul(color(b.kind) + 1, nullptr, 16));
+        s += fmt::format("{} {} {} {} {}\n", num((b.x0 + b.x1) / 2), b.row, num((b.x1 - b.x0) / 2), "0.4", rgb);
+    }
+    s += "EOD\nplot $b using 1:2:3:4:5 with boxxyerror fs solid 1.0 noborder lc rgb variable notitle";
+    for (size_t k = 0; k < kinds.size(); ++k)
+        s += fmt::format(", \\\n     keyentry with boxes fs solid 1.0 lc rgb \"{}\" title {}", color(k),
+                         label(kinds[k].first));
     return s + "\n";
 }
 

@@ -18,6 +18,8 @@ namespace lpu::report {
 // columns they plot and throw InputError naming the file for missing or non-numeric ones.
 std::string roofline_script(const CsvTable& points, const std::vector<Roof>& roofs);
 std::string utilization_script(const CsvTable& utilization);
+// pipeline.svg: chips x time, each bucket coloured by its busiest unit kind (multi-chip runs).
+std::string pipeline_script(const CsvTable& utilization);
 std::string power_script(const CsvTable& power);
 std::string breakdown_script(const CsvTable& breakdown);
 

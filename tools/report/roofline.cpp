@@ -131,8 +131,12 @@ std::vector<RooflinePoint> compute_roofline(const hw::HwConfig& cfg, const Break
         p.intensity_ops_per_byte = intensity(p.bytes_total);
         p.memory_intensity_ops_per_byte = intensity(p.bytes_memory);
         p.active_cycles = row.active_cycles;
-        const double seconds = static_cast<double>(p.active_cycles) / clock_hz;
-        p.achieved_ops_per_s = seconds > 0 && p.chips > 0 ? p.ops / p.chips / seconds : 0;
+        p.active_chip_cycles = row.active_chip_cycles;
+        // Per chip while active: a category whose layers run on pipeline stages one after
+        // another is measured on each stage over that stage's own busy time, so it lies
+        // within the range of its layers instead of all chips' count over the union.
+        const double chip_seconds = static_cast<double>(p.active_chip_cycles) / clock_hz;
+        p.achieved_ops_per_s = chip_seconds > 0 ? p.ops / chip_seconds : 0;
         if (p.ops > 0) {
             const Ceiling c = ceiling_of(p, roofs);
             p.compute_roof = join(c.compute);
@@ -149,12 +153,13 @@ std::vector<RooflinePoint> compute_roofline(const hw::HwConfig& cfg, const Break
 std::string roofline_csv(const std::vector<RooflinePoint>& points) {
     std::string out =
         csv_line({"category", "layer", "chips", "ops", "bytes_total", "bytes_memory", "active_cycles",
-                  "intensity_ops_per_byte", "memory_intensity_ops_per_byte", "achieved_ops_per_s_per_chip",
+                  "active_chip_cycles", "intensity_ops_per_byte", "memory_intensity_ops_per_byte", "achieved_ops_per_s_per_chip",
                   "compute_roof", "bandwidth_roof", "roof_ops_per_s_per_chip", "bound", "fraction_of_roof"});
     for (const RooflinePoint& p : points)
         out +=
             csv_line({csv_field(p.category), p.layer, std::to_string(p.chips), csv_number(p.ops),
                       csv_number(p.bytes_total), csv_number(p.bytes_memory), std::to_string(p.active_cycles),
+                      std::to_string(p.active_chip_cycles),
                       csv_number(p.intensity_ops_per_byte), csv_number(p.memory_intensity_ops_per_byte),
                       csv_number(p.achieved_ops_per_s), p.compute_roof, p.bandwidth_roof,
                       csv_number(p.roof_ops_per_s), p.bound, csv_number(p.fraction_of_roof)});

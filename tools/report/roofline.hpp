@@ -53,9 +53,10 @@ struct RooflinePoint {
     double bytes_total = 0;   // every level
     double bytes_memory = 0;  // levels with a bandwidth roof: sram, install, c2c, mem_if
     uint64_t active_cycles = 0;
+    uint64_t active_chip_cycles = 0;           // sum over its chips of their own active cycles
     double intensity_ops_per_byte = 0;         // ops / bytes_total; inf if ops without bytes
     double memory_intensity_ops_per_byte = 0;  // ops / bytes_memory; inf if ops without
-    double achieved_ops_per_s = 0;             // per chip
+    double achieved_ops_per_s = 0;             // per chip while active: ops / active chip-seconds
     std::string compute_roof = "none";         // roof names joined by '+'
     std::string bandwidth_roof = "none";
     double roof_ops_per_s = 0;   // per chip, at this intensity

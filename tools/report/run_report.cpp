@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "common/atomic_file.hpp"
 #include "common/json_input.hpp"
@@ -20,6 +21,13 @@ namespace lpu::report {
 namespace {
 
 std::string path_in(const std::string& dir, const char* file) { return dir + "/" + file; }
+
+size_t chips_in(const CsvTable& utilization) {
+    std::set<std::string> chips;
+    const size_t c = utilization.column("chip");
+    for (size_t i = 0; i < utilization.rows(); ++i) chips.insert(utilization.text(i, c));
+    return chips.size();
+}
 
 // Every listed column present and numeric in every row (InputError naming file and line).
 void require_numeric(const CsvTable& t, const std::vector<std::string>& columns) {
@@ -68,7 +76,7 @@ void require_finite(const CsvTable& t, const std::vector<std::string>& columns) 
 
 // Checks the tables, builds every script and the page, then writes: a garbled input
 // stops before any file is touched.
-void render(const std::string& dir, const ReportTables& t, const RenderOptions& options) {
+std::vector<std::string> render(const std::string& dir, const ReportTables& t, const RenderOptions& options) {
     require_numeric(t.breakdown, kBreakdownNumbers);
     t.breakdown.column("category");
     t.breakdown.column("layer");
@@ -97,36 +105,82 @@ void render(const std::string& dir, const ReportTables& t, const RenderOptions& 
         {"utilization", utilization_script(t.utilization)},
         {"power", power_script(t.power)},
     };
+    std::vector<std::pair<std::string, std::string>> all_scripts = scripts;
+    if (chips_in(t.utilization) > 1) all_scripts.emplace_back("pipeline", pipeline_script(t.utilization));
     const std::string gnuplot = find_gnuplot(options.gnuplot);
     std::map<std::string, PlotResult> plots;
-    for (const auto& [name, script] : scripts) plots[name] = render_plot(gnuplot, dir, name, script);
+    std::vector<std::string> written;
+    for (const auto& [name, script] : all_scripts) {
+        plots[name] = render_plot(gnuplot, dir, name, script);
+        written.push_back(name + ".gp");
+        if (!plots[name].svg.empty()) written.push_back(name + ".svg");
+    }
     write_file_atomic(path_in(dir, kReportFile), report_html(t, plots));
+    written.push_back(kReportFile);
+    return written;
 }
 
 }  // namespace
 
-void write_run_reports(const std::string& dir, const RunReportInputs& in) {
+std::vector<sim::TraceCounter> trace_counters(const UtilizationSeries& u, const PowerSeries& p) {
+    std::vector<sim::TraceCounter> out;
+    for (size_t c = 0; c < u.chips.size(); ++c) {
+        sim::TraceCounter t;
+        t.chip = u.chips[c];
+        t.name = "utilization (%)";
+        t.series.assign(kUnitKindNames.begin(), kUnitKindNames.end());
+        for (size_t b = 0; b < u.buckets.size(); ++b) {
+            t.cycles.push_back(u.buckets.edges[b]);
+            std::vector<double> v;
+            for (size_t k = 0; k < kUnitKinds; ++k) v.push_back(100 * u.busy_fraction[c][k][b]);
+            t.values.push_back(std::move(v));
+        }
+        out.push_back(std::move(t));
+    }
+    for (size_t c = 0; c < p.chips.size(); ++c) {
+        sim::TraceCounter t;
+        t.chip = p.chips[c];
+        t.name = "power (W)";
+        t.series = {"W"};
+        for (size_t b = 0; b < p.buckets.size(); ++b) {
+            t.cycles.push_back(p.buckets.edges[b]);
+            t.values.push_back({p.bucket_seconds(b) > 0 ? p.energy_J(c, b) / p.bucket_seconds(b) : 0});
+        }
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+std::vector<std::string> write_run_reports(const std::string& dir, const RunReportInputs& in) {
     if (in.time_buckets < 1)
         throw InputError({"command line", 0, 0}, "time buckets", std::to_string(in.time_buckets),
                          "at least 1");
     const Breakdown breakdown = compute_breakdown(in.result);
     const TimeBuckets buckets = make_buckets(in.result.cycles, in.time_buckets);
+    const UtilizationSeries utilization = compute_utilization(in.cfg, in.result, buckets);
+    const PowerSeries power = compute_power(in.cfg, in.result, buckets);
+    if (in.result.trace) in.result.trace->add_counters(trace_counters(utilization, power));
     const std::map<std::string, std::string> files = {
         {kBreakdownFile, breakdown_csv(breakdown)},
         {kRooflineFile, roofline_csv(compute_roofline(in.cfg, breakdown))},
         {kRoofsFile, roofs_csv(config_roofs(in.cfg))},
-        {kUtilizationFile, utilization_csv(compute_utilization(in.cfg, in.result, buckets))},
-        {kPowerFile, power_csv(compute_power(in.cfg, in.result, buckets))},
+        {kUtilizationFile, utilization_csv(utilization)},
+        {kPowerFile, power_csv(power)},
     };
-    for (const auto& [name, text] : files) write_file_atomic(path_in(dir, name.c_str()), text);
+    std::vector<std::string> written;
+    for (const auto& [name, text] : files) {
+        write_file_atomic(path_in(dir, name.c_str()), text);
+        written.push_back(name);
+    }
     // Render from the files' text, exactly as `lpusim report` will read them back.
     auto table = [&](const char* name) { return CsvTable::parse(files.at(name), path_in(dir, name)); };
     const ReportTables t = {in.summary,        table(kBreakdownFile),   table(kRooflineFile),
                             table(kRoofsFile), table(kUtilizationFile), table(kPowerFile)};
-    render(dir, t, in.render);
+    for (auto& f : render(dir, t, in.render)) written.push_back(std::move(f));
+    return written;
 }
 
-void regenerate_report(const std::string& dir, const RenderOptions& options) {
+std::vector<std::string> regenerate_report(const std::string& dir, const RenderOptions& options) {
     const std::string summary_path = path_in(dir, "summary.json");
     const nlohmann::ordered_json summary = read_json_file(summary_path);  // nesting bounded
     check_summary(summary, summary_path);
@@ -138,7 +192,13 @@ void regenerate_report(const std::string& dir, const RenderOptions& options) {
                             CsvTable::read(path_in(dir, kPowerFile))};
     require_finite(t.breakdown, kBreakdownNumbers);
     require_finite(t.utilization, t.utilization.header());
-    render(dir, t, options);
+    return render(dir, t, options);
+}
+
+std::string wrote_line(const std::string& dir, const std::vector<std::string>& files) {
+    std::string list;
+    for (const auto& f : files) list += (list.empty() ? "" : ", ") + f;
+    return fmt::format("wrote {}: {} ({} file{})\n", dir, list, files.size(), files.size() == 1 ? "" : "s");
 }
 
 }  // namespace lpu::report

@@ -12,11 +12,14 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "hw/config.hpp"
 #include "sim/simulation.hpp"
 #include "tools/report/breakdown.hpp"
 #include "tools/report/metrics.hpp"
+#include "tools/report/power.hpp"
+#include "tools/report/utilization.hpp"
 
 namespace lpu::report {
 
@@ -33,15 +36,24 @@ struct RunReportInputs {
     RenderOptions render = {};
 };
 
-// Writes every file listed above into `dir` (which must exist). Deterministic: the same
-// inputs give byte-identical files. Throws InputError for time_buckets < 1.
-void write_run_reports(const std::string& dir, const RunReportInputs& in);
+// Writes every file listed above into `dir` (which must exist) and returns their names, in
+// the order written (a plot gnuplot could not draw is not among them). Deterministic: the
+// same inputs give byte-identical files. Throws InputError for time_buckets < 1.
+std::vector<std::string> write_run_reports(const std::string& dir, const RunReportInputs& in);
 
 // `lpusim report DIR`: re-renders the plots and report.html from summary.json and the CSVs
 // in `dir`, without simulating. A missing or garbled file is an InputError naming it; in
-// that case nothing is written.
-void regenerate_report(const std::string& dir, const RenderOptions& options = {});
+// that case nothing is written. Returns the names of the files written.
+std::vector<std::string> regenerate_report(const std::string& dir, const RenderOptions& options = {});
+
+// "wrote DIR: a, b, c (3 files)": the line a command prints after writing `files` into `dir`.
+std::string wrote_line(const std::string& dir, const std::vector<std::string>& files);
 
 inline constexpr const char* kReportFile = "report.html";
+
+// Counter tracks of the trace: per chip, the utilization per unit kind (%) and the power (W)
+// of each time bucket, as in utilization.csv and power.csv. write_run_reports adds them to
+// the result's trace sink, if it has one.
+std::vector<sim::TraceCounter> trace_counters(const UtilizationSeries& u, const PowerSeries& p);
 
 }  // namespace lpu::report

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "hw/derived.hpp"
 #include "sim/engine.hpp"
 #include "tools/report/csv.hpp"
 
@@ -53,7 +54,7 @@ std::array<double, kUnitKinds> unit_instances(const hw::HwConfig& cfg) {
     return {static_cast<double>(cfg.mxm.planes),
             static_cast<double>(cfg.mem.slices) * cfg.mem.banks_per_slice,
             static_cast<double>(cfg.vxm.alus_per_lane), static_cast<double>(cfg.sxm.units),
-            static_cast<double>(cfg.c2c.links)};
+            static_cast<double>(cfg.c2c.links), static_cast<double>(hw::derive(cfg).mxm_install_bytes_per_cycle)};
 }
 
 UtilizationSeries compute_utilization(const hw::HwConfig& cfg, const sim::SimResult& r,
@@ -70,6 +71,19 @@ UtilizationSeries compute_utilization(const hw::HwConfig& cfg, const sim::SimRes
         for (auto& series : per_kind) series.assign(buckets.size(), 0.0);
     if (r.records) {
         for (const sim::ExecRecord& rec : *r.records) {
+            if (rec.opcode == isa::Opcode::Lw && rec.level == sim::Level::Install) {
+                const auto chip = index.find(static_cast<int>(rec.chip));
+                if (chip == index.end() || buckets.size() == 0) continue;
+                auto& series = u.busy_fraction[chip->second][kInstallKind];
+                if (rec.busy == 0) {
+                    series[buckets.bucket_of(rec.start)] += rec.bytes;
+                    continue;
+                }
+                buckets.for_overlaps(rec.start, rec.start + rec.busy, [&](size_t b, uint64_t overlap) {
+                    series[b] += rec.bytes * static_cast<double>(overlap) / static_cast<double>(rec.busy);
+                });
+                continue;
+            }
             const int kind = kind_of(rec.unit);
             if (kind < 0 || rec.busy == 0 || !sim::holds_primary_resource(rec.opcode)) continue;
             const auto chip = index.find(static_cast<int>(rec.chip));

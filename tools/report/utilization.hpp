@@ -2,7 +2,7 @@
 // chip and unit kind, the fraction of that kind's instances that were busy. Busy means the
 // same as in summary.json's utilization: the records whose opcode holds its unit's primary
 // resource (sim::holds_primary_resource), so the bucket average over the run equals
-// RunMetrics::utilization for mxm, mem, vxm, sxm and c2c. Columns: docs/metrics.md.
+// RunMetrics::utilization for mxm, mem, vxm, sxm, c2c and mxm_install. Columns: docs/metrics.md.
 #pragma once
 
 #include <algorithm>
@@ -31,10 +31,14 @@ struct TimeBuckets {
 };
 TimeBuckets make_buckets(uint64_t cycles, int count);
 
-inline constexpr int kUnitKinds = 5;
-inline constexpr std::array<const char*, kUnitKinds> kUnitKindNames = {"mxm", "mem", "vxm", "sxm", "c2c"};
-// Instances of a unit kind per chip: MXM planes, MEM banks (slices x banks), VXM ALUs per
-// lane, SXM units, C2C links.
+// The unit kinds, and the MXM weight-install path (`mxm_install`): its fraction is the
+// bytes installed over what the path moves at its bandwidth, as summary.json's
+// utilization.mxm_install, spread over each `lw`'s busy cycles.
+inline constexpr int kUnitKinds = 6;
+inline constexpr size_t kInstallKind = 5;
+inline constexpr std::array<const char*, kUnitKinds> kUnitKindNames = {"mxm", "mem", "vxm", "sxm", "c2c", "mxm_install"};
+// Capacity of a unit kind per chip and cycle: instances (MXM planes, MEM banks = slices x
+// banks, VXM ALUs per lane, SXM units, C2C links) or, for mxm_install, bytes per cycle.
 std::array<double, kUnitKinds> unit_instances(const hw::HwConfig& cfg);
 
 struct UtilizationSeries {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -23,6 +24,8 @@ struct Objective {
 const std::vector<Objective>& objectives() {
     static const std::vector<Objective> o = {
         {"tokens_per_s", Goal::Max},        {"tokens_per_s_per_user", Goal::Max},
+        {"time_to_first_token_s", Goal::Min}, {"prompt_tokens_per_s", Goal::Max},
+        {"energy_per_prompt_token_J", Goal::Min},
         {"latency_per_token_s", Goal::Min}, {"energy_per_token_J", Goal::Min},
         {"utilization_mxm", Goal::Max},     {"seconds", Goal::Min},
         {"energy_total_J", Goal::Min},
@@ -71,17 +74,32 @@ nlohmann::ordered_json best_points(const std::vector<const Row*>& rows, const st
     return best;
 }
 
+// The workload's headline: a prefill user waits for the first token, a decode service
+// counts tokens per second, a program run takes seconds.
 std::string default_metric(const std::vector<const Row*>& rows) {
-    for (const Row* r : rows)
-        if (r->metric("tokens_per_s")) return "tokens_per_s";
+    for (const char* m : {"time_to_first_token_s", "tokens_per_s"})
+        for (const Row* r : rows)
+            if (r->metric(m)) return m;
     return "seconds";
 }
 
-std::string default_pareto_x(const std::vector<const Row*>& rows) {
-    std::set<double> chips;
+static bool metric_varies(const std::vector<const Row*>& rows, const std::string& metric) {
+    double lo = 0, hi = 0;
+    bool any = false;
     for (const Row* r : rows)
-        if (const auto c = r->metric("chips")) chips.insert(*c);
-    return chips.size() > 1 ? "chips" : "average_power_W_per_chip";
+        if (const auto v = r->metric(metric)) {
+            lo = any ? std::min(lo, *v) : *v;
+            hi = any ? std::max(hi, *v) : *v;
+            any = true;
+        }
+    // Less than 1% apart: no trade-off worth a plot (every point would sit "on the front").
+    return any && hi - lo > 0.01 * std::max(std::fabs(hi), std::fabs(lo));
+}
+
+std::string default_pareto_x(const std::vector<const Row*>& rows) {
+    for (const char* m : {"chips", "energy_per_token_J", "energy_per_prompt_token_J", "energy_total_J"})
+        if (metric_varies(rows, m)) return m;
+    return "chips";
 }
 
 std::vector<size_t> pareto_front(const std::vector<std::pair<double, double>>& points, Goal x_goal,
@@ -125,9 +143,14 @@ ReportOutput write_report(const ReportInput& in) {
         const PlotResult heat = plot_heatmap(in.dir, in.keys, in.rows, metric);
         if (heat.written) out.plots.push_back("heatmap.svg");
         if (!heat.note.empty()) out.notes.push_back(heat.note);
-        const PlotResult pareto = plot_pareto(in.dir, in.rows, pareto_x, metric);
-        if (pareto.written) out.plots.push_back("pareto.svg");
-        if (!pareto.note.empty()) out.notes.push_back(pareto.note);
+        if (!metric_varies(in.rows, pareto_x) || !metric_varies(in.rows, metric)) {
+            out.notes.push_back(fmt::format("pareto.svg skipped: {} or {} differs by less than 1% over the points",
+                                            pareto_x, metric));
+        } else {
+            const PlotResult pareto = plot_pareto(in.dir, in.rows, pareto_x, metric);
+            if (pareto.written) out.plots.push_back("pareto.svg");
+            if (!pareto.note.empty()) out.notes.push_back(pareto.note);
+        }
     }
 
     HtmlInput h{in, best, metric, pareto_x, out.notes};

@@ -27,6 +27,9 @@ const std::vector<MetricColumn>& metric_columns() {
         // Program runs report only the simulated chips; workload runs report the chips used.
         {"chips", {"/chips", "/chips_used", "/simulated_chips"}, Goal::Min},
         {"sram_bytes_used", {"/sram_bytes_used", "/sram/bytes_used"}, Goal::Min},
+        // Prefill (docs/metrics.md): the prompt rate and its energy, beside time_to_first_token_s.
+        {"prompt_tokens_per_s", {"/prompt_tokens_per_s"}, Goal::Max},
+        {"energy_per_prompt_token_J", {"/energy_per_prompt_token_J"}, Goal::Min},
         // served loads (serving.json, docs/serving.md)
         {"output_tokens_per_s", {"/output_tokens_per_s"}, Goal::Max},
         {"output_tokens_per_s_per_user", {"/output_tokens_per_s_per_user"}, Goal::Max},
