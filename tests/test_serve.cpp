@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -152,6 +153,8 @@ TEST_CASE("lpusim serve: one user's latency is a lone prefill plus its decode st
     CHECK(test::run_cli("serve --hw " + hw + " --workload " + w + " --concurrency 2 --rate 1 --out " + dir + "x").exit_code == 2);
     CHECK(test::run_cli("serve --hw " + hw + " --workload " + w + " --concurrency 2 --policy lifo --out " + dir + "x").exit_code == 2);
     CHECK(test::run_cli("serve --hw " + hw + " --workload " + w + " --concurrency 2 --prompt-tokens 0 --out " + dir + "x").exit_code == 2);
+    // and leave no output directory behind (it is staged and moved into place when complete)
+    CHECK_FALSE(std::filesystem::exists(dir + "x"));
 }
 
 TEST_CASE("lpusim sweep over serve.concurrency gives one served load per point", "[serve][cli]") {

@@ -62,14 +62,6 @@ std::pair<int64_t, int64_t> parse_range(const std::string& flag, const std::stri
     throw InputError({"command line", 0, 0}, flag, text, "A:B with 0 <= A <= B (whole numbers)");
 }
 
-// Creates --out as given (kept for commands that still write into it directly, e.g. serve on
-// main); run and compile stage their output instead (common/staging_dir.hpp).
-void prepare_out_dir(const std::string& dir) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec || !std::filesystem::is_directory(dir))
-        throw InputError({"command line", 0, 0}, "--out", dir, "a directory that can be created and written");
-}
 
 namespace {
 

@@ -12,6 +12,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/input_error.hpp"
+#include "common/staging_dir.hpp"
 #include "common/text.hpp"
 #include "hw/config.hpp"
 #include "sim/simulation.hpp"
@@ -28,8 +29,6 @@
 namespace po = boost::program_options;
 
 namespace lpu::cli {
-
-void prepare_out_dir(const std::string& dir);  // cmd_run.cpp
 
 namespace {
 
@@ -313,7 +312,9 @@ int cmd_serve(const Args& args) {
     sc.chunk_tokens = chunk;
     const int64_t positions = base.model.max_position_embeddings;
     const serve::Load load = make_load(lf, vm, positions);
-    prepare_out_dir(out);
+    // Built beside --out and moved there only when complete (common/staging_dir.hpp): a failed
+    // or interrupted serve leaves nothing under --out.
+    StagingDir stage(out, "--out");
 
     // The deployment: one placement must hold the largest decode step (batch, context) and the
     // longest prefill (on the grid) the load needs: tensor from the decode step, pipeline the
@@ -401,7 +402,9 @@ int cmd_serve(const Args& args) {
                                   "prefills; a chunked-prefill iteration, its decode step plus its chunk",
                                   prompts.empty() ? fmt::format("multiples of {} prompt tokens", kPrefillGrid) : "every prompt length of the load",
                                   kContextGrid);
-    write_outputs(out, res, j);
+    write_outputs(stage.path(), res, j);
+    const bool cdf = std::filesystem::exists(stage.path() + "/latency_cdf.svg");
+    stage.commit_directory();
     fmt::print("{} on {} chips ({} x {}), {} lanes of up to {} sequences, policy {}: {} requests, {} output tokens in {:.4g} s\n",
                base.model.name, placed.chips, placed.tensor, placed.pipeline, sc.lanes, sc.max_batch, j["policy"].get<std::string>(),
                res.requests.size(), tokens, res.makespan_s);
@@ -412,7 +415,7 @@ int cmd_serve(const Args& args) {
     fmt::print("{:.6g} output tokens/s in all, {:.6g} per user; {:.4g} J per token; {} simulated step costs used ({} of them from the cache)\n",
                j["output_tokens_per_s"].get<double>(), j["output_tokens_per_s_per_user"].get<double>(), j["energy_per_token_J"].get<double>(),
                pts.size(), cached);
-    fmt::print("wrote {}/requests.csv, serving.json, report.html{}\n", out, std::filesystem::exists(out + "/latency_cdf.svg") ? ", latency_cdf.svg" : "");
+    fmt::print("wrote {}: requests.csv, serving.json, report.html{}\n", out, cdf ? ", latency_cdf.svg, latency_cdf.gp" : "");
     return 0;
 }
 
