@@ -107,7 +107,7 @@ TEST_CASE("batches share decode steps, lanes run at once, and chunked prefill in
     (void)batched;
 }
 
-TEST_CASE("the same seed gives the same requests; bad lengths and trace files are refused", "[serve]") {
+TEST_CASE("the same seed gives the same requests, and bad lengths and trace files are refused", "[serve]") {
     const auto a = serve::generate_requests(50, serve::parse_lengths("550:150"), serve::parse_lengths("150"), 2.0, 7, 4096);
     const auto b = serve::generate_requests(50, serve::parse_lengths("550:150"), serve::parse_lengths("150"), 2.0, 7, 4096);
     for (size_t i = 0; i < a.size(); ++i) {
@@ -124,7 +124,7 @@ TEST_CASE("the same seed gives the same requests; bad lengths and trace files ar
     CHECK(serve::parse_trace_csv("arrival_s,prompt_tokens,output_tokens\n0.5,100,10\n0,20,2\n").size() == 2);
 }
 
-TEST_CASE("lpusim serve: one user's latency is a lone prefill plus its decode steps; rows are reproducible", "[serve][cli]") {
+TEST_CASE("lpusim serve: one user's latency is a lone prefill plus its decode steps, and rows are reproducible", "[serve][cli]") {
     const std::string hw = source_path("configs/tsp-v1-x72.yaml"), w = source_path("workloads/examples/tiny-llama-decode.yaml");
     const std::string dir = "/tmp/lpusim-serve-test-" + std::to_string(::getpid());
     const std::string cmd = "serve --hw " + hw + " --workload " + w + " --concurrency 1 --requests 1 --prompt-tokens 40 --output-tokens 5 --cache-dir none --out ";
