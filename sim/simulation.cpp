@@ -205,12 +205,16 @@ std::vector<uint8_t> SimResult::read_sram(int chip, int slice, uint64_t addr, ui
     return out;
 }
 
-uint64_t dynamic_instructions(const isa::Queue& q) {
-    const auto sat_add = [](uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; };
-    const auto sat_mul = [](uint64_t a, uint64_t b) { return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b; };
-    // prefix[k]: dynamic instructions of instructions [0, k) each reached once in program
-    // order. A repeat at p with target t and count c runs itself c + 1 times and the block
-    // [t, p) c more times; inner loops restart on each pass, so a pass costs the same.
+namespace {
+
+uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+uint64_t sat_mul(uint64_t a, uint64_t b) { return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b; }
+
+// prefix[k]: dynamic instructions of instructions [0, k) each reached once in program
+// order. A repeat at p with target t and count c runs the block [t, p) c more times (and,
+// when `count_repeats`, itself c + 1 times); inner loops restart on each pass, so a pass
+// costs the same. Saturates at 2^64 - 1.
+uint64_t queue_dynamic_instructions(const isa::Queue& q, bool count_repeats) {
     std::vector<uint64_t> prefix(q.instructions.size() + 1, 0);
     for (size_t p = 0; p < q.instructions.size(); ++p) {
         const isa::Instruction& ins = q.instructions[p];
@@ -218,13 +222,17 @@ uint64_t dynamic_instructions(const isa::Queue& q) {
         if (ins.opcode == Opcode::Repeat) {
             const uint64_t c = static_cast<uint64_t>(ins.operands[0]);
             const uint64_t t = static_cast<uint64_t>(ins.operands[1]);
-            const uint64_t body = t <= p ? prefix[p] - prefix[t] : 0;
-            cost = sat_add(sat_add(c, 1), sat_mul(c, body));
+            const uint64_t passes = sat_mul(c, t <= p ? prefix[p] - prefix[t] : 0);
+            cost = count_repeats ? sat_add(sat_add(c, 1), passes) : passes;
         }
         prefix[p + 1] = sat_add(prefix[p], cost);
     }
     return prefix.back();
 }
+
+}  // namespace
+
+uint64_t dynamic_instructions(const isa::Queue& q) { return queue_dynamic_instructions(q, true); }
 
 namespace {
 
@@ -242,8 +250,7 @@ void check_instruction_bound(const isa::Program& program, const SimOptions& opti
             options.program_file, program.queues.size(), kMaxQueueThreads));
     uint64_t total = 0;
     for (const auto& q : program.queues) {
-        const uint64_t n = dynamic_instructions(q);
-        total = total > UINT64_MAX - n ? UINT64_MAX : total + n;
+        total = sat_add(total, dynamic_instructions(q));
         if (total <= options.max_instructions) continue;
         int line = q.line > 0 ? static_cast<int>(q.line) : 0;
         for (const auto& ins : q.instructions)
@@ -262,25 +269,10 @@ void check_instruction_bound(const isa::Program& program, const SimOptions& opti
 
 }  // namespace
 
-// What the queues execute and record, Repeat instructions excluded (the progress line's
-// total): the same closed form as above with a repeat costing only its c extra passes.
+// What the queues execute and record, Repeat instructions excluded (the progress line's total).
 uint64_t dynamic_instructions(const isa::Program& program) {
-    const auto sat_add = [](uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; };
-    const auto sat_mul = [](uint64_t a, uint64_t b) { return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b; };
     uint64_t total = 0;
-    for (const auto& q : program.queues) {
-        std::vector<uint64_t> prefix(q.instructions.size() + 1, 0);
-        for (size_t p = 0; p < q.instructions.size(); ++p) {
-            const isa::Instruction& ins = q.instructions[p];
-            uint64_t cost = 1;
-            if (ins.opcode == Opcode::Repeat) {
-                const uint64_t t = static_cast<uint64_t>(ins.operands[1]);
-                cost = sat_mul(static_cast<uint64_t>(ins.operands[0]), t <= p ? prefix[p] - prefix[t] : 0);
-            }
-            prefix[p + 1] = sat_add(prefix[p], cost);
-        }
-        total = sat_add(total, prefix.back());
-    }
+    for (const auto& q : program.queues) total = sat_add(total, queue_dynamic_instructions(q, false));
     return total;
 }
 
